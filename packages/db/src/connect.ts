@@ -1,0 +1,100 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { PrismaClient } from './generated/prisma/client.js';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface SqlConnection {
+  /** Runs a multi-statement SQL script outside Prisma (migrations). */
+  execScript(sql: string): Promise<void>;
+  /** Runs one parameterised query outside Prisma and returns its rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database extends SqlConnection {
+  readonly kind: DatabaseKind;
+  readonly prisma: PrismaClient;
+  /** Runs `fn` on one dedicated connection (session-level locks, multi-statement transactions). */
+  withConnection<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Parses DATABASE_URL. `postgres://` / `postgresql://` reach a PostgreSQL server; `pglite:<dir>` (or a
+ * bare directory path) is the embedded database kept in that folder; `pglite:memory` lives in memory.
+ */
+export function parseDatabaseUrl(url: string): { kind: DatabaseKind; target: string } {
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', target: url };
+  if (url.startsWith('pglite:')) return { kind: 'pglite', target: url.slice('pglite:'.length) || 'memory' };
+  throw new Error(`DATABASE_URL must start with postgres://, postgresql:// or pglite: (got "${url.split(':')[0]}:…")`);
+}
+
+export async function connectDatabase(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+  const { kind, target } = parseDatabaseUrl(url);
+  if (kind === 'postgres') {
+    const pg = await import('pg');
+    const { PrismaPg } = await import('@prisma/adapter-pg');
+    const pool = new pg.default.Pool({ connectionString: target, max: options.poolSize ?? 10 });
+    // An idle client losing its server (restart, failover) must not crash the process.
+    pool.on('error', () => {});
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return {
+      kind,
+      prisma,
+      async execScript(sql) {
+        await pool.query(sql);
+      },
+      async query(sql, params = []) {
+        return (await pool.query(sql, params)).rows;
+      },
+      async withConnection(fn) {
+        const client = await pool.connect();
+        try {
+          return await fn({
+            async execScript(sql) {
+              await client.query(sql);
+            },
+            async query(sql, params = []) {
+              return (await client.query(sql, params)).rows;
+            },
+          });
+        } finally {
+          client.release();
+        }
+      },
+      async close() {
+        await prisma.$disconnect();
+        await pool.end().catch(() => {});
+      },
+    };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  let dataDir: string | undefined;
+  if (target !== 'memory') {
+    dataDir = path.resolve(target);
+    fs.mkdirSync(dataDir, { recursive: true });
+  }
+  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  await pglite.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) as never });
+  const conn: SqlConnection = {
+    async execScript(sql) {
+      await pglite.exec(sql);
+    },
+    async query(sql, params = []) {
+      return (await pglite.query(sql, params)).rows as never;
+    },
+  };
+  return {
+    kind,
+    prisma,
+    ...conn,
+    // PGlite is a single connection already.
+    withConnection: (fn) => fn(conn),
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

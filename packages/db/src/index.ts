@@ -1,0 +1,6 @@
+export { connectDatabase, parseDatabaseUrl, type Database, type DatabaseKind, type SqlConnection } from './connect.js';
+export { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
+export { PrismaClient, Prisma } from './generated/prisma/client.js';
+export type * from './generated/prisma/models.js';
+export { TicketStatus, TicketPriority } from './generated/prisma/enums.js';
+export { artifactKey, isGrantActive } from './artifacts.js';

@@ -1,0 +1,112 @@
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { InsufficientScopeError, InvalidTokenError } from './errors.js';
+import { JwksCache } from './jwks-cache.js';
+import { parseScope } from './scopes.js';
+
+/** What a verified RFC 9068 access token says. */
+export interface VerifiedAccessToken {
+  token: string;
+  sub: string;
+  clientId: string;
+  scopes: string[];
+  /** The grant the token was issued under (our `gid` claim): revocation is checked against it. */
+  grantId: string | undefined;
+  jti: string | undefined;
+  issuedAt: number | undefined;
+  expiresAt: number;
+  claims: JWTPayload;
+}
+
+/** Says whether an otherwise valid token was revoked (its client or grant). */
+export type RevocationCheck = (token: VerifiedAccessToken) => Promise<boolean>;
+
+export interface AccessTokenVerifierOptions {
+  issuer: string;
+  /** This resource server's identifier: tokens for any other audience are refused. */
+  audience: string;
+  jwks?: JwksCache;
+  jwksUri?: string;
+  clockToleranceSec?: number;
+  algorithms?: string[];
+  isRevoked?: RevocationCheck;
+}
+
+export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+/**
+ * Validates bearer access tokens as a resource server must (RFC 9068, RFC 8707, RFC 6750):
+ * signature by the issuer's published keys (asymmetric algorithms only, so `alg: none` and HS256
+ * signed with a public key fail), `typ: at+jwt`, exact `iss`, this server in `aud`, `exp`/`nbf` with
+ * a small skew, and not revoked.
+ */
+export class AccessTokenVerifier {
+  readonly jwks: JwksCache;
+  private readonly algorithms: string[];
+  private readonly clockTolerance: number;
+
+  constructor(private readonly options: AccessTokenVerifierOptions) {
+    this.jwks = options.jwks ?? new JwksCache({ issuer: options.issuer, jwksUri: options.jwksUri });
+    this.algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+    this.clockTolerance = options.clockToleranceSec ?? 5;
+  }
+
+  async verify(token: string): Promise<VerifiedAccessToken> {
+    if (!token || token.length > 8192 || token.split('.').length !== 3) {
+      throw new InvalidTokenError('The access token is malformed');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwks.getKey, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: this.algorithms,
+        typ: 'at+jwt',
+        clockTolerance: this.clockTolerance,
+        requiredClaims: ['exp', 'sub', 'iss', 'aud'],
+      }));
+    } catch (err) {
+      throw new InvalidTokenError(describeJoseError(err));
+    }
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
+    if (!clientId || typeof payload.sub !== 'string') {
+      throw new InvalidTokenError('The access token lacks client_id or sub');
+    }
+    const verified: VerifiedAccessToken = {
+      token,
+      sub: payload.sub,
+      clientId,
+      scopes: parseScope(typeof payload.scope === 'string' ? payload.scope : ''),
+      grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
+      jti: payload.jti,
+      issuedAt: payload.iat,
+      expiresAt: payload.exp!,
+      claims: payload,
+    };
+    if (this.options.isRevoked && (await this.options.isRevoked(verified))) {
+      throw new InvalidTokenError('The access token was revoked');
+    }
+    return verified;
+  }
+}
+
+/** Throws insufficient_scope unless every scope in `required` was granted. */
+export function requireScopes(token: Pick<VerifiedAccessToken, 'scopes'>, required: readonly string[]): void {
+  const missing = required.filter((s) => !token.scopes.includes(s));
+  if (missing.length) throw new InsufficientScopeError([...required]);
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'The access token expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return 'The access token was not issued for this resource';
+    if (err.claim === 'iss') return 'The access token was issued by another authorization server';
+    if (err.claim === 'typ') return 'The token is not an access token (typ must be at+jwt)';
+    if (err.claim === 'nbf') return 'The access token is not valid yet';
+    return `The access token has an invalid ${err.claim} claim`;
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The access token signature is invalid';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'The access token was signed by an unknown key';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'The access token uses a signing algorithm that is not allowed';
+  if (err instanceof joseErrors.JOSEError) return 'The access token is malformed';
+  return 'The access token could not be verified';
+}
