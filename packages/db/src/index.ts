@@ -2,5 +2,6 @@ export { connectDatabase, parseDatabaseUrl, type Database, type DatabaseKind, ty
 export { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { PrismaClient, Prisma } from './generated/prisma/client.js';
 export type * from './generated/prisma/models.js';
+export type { User, Ticket, TicketComment, Project, ProjectMember, AuditEvent, ClientRegistration, OidcArtifact } from './generated/prisma/client.js';
 export { TicketStatus, TicketPriority } from './generated/prisma/enums.js';
 export { artifactKey, isGrantActive } from './artifacts.js';

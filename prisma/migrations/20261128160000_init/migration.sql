@@ -62,6 +62,15 @@ CREATE TABLE "signing_key" (
 );
 
 -- CreateTable
+CREATE TABLE "server_secret" (
+    "name" TEXT NOT NULL,
+    "value" TEXT NOT NULL,
+    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "server_secret_pkey" PRIMARY KEY ("name")
+);
+
+-- CreateTable
 CREATE TABLE "app_user" (
     "id" TEXT NOT NULL,
     "email" TEXT NOT NULL,

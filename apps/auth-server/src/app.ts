@@ -1,0 +1,177 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type Provider from 'oidc-provider';
+import type { Database } from '@mcp-gw/db';
+import { createLogger, type Logger } from '@mcp-gw/shared';
+import { AccountService } from './accounts.js';
+import { sweepExpired } from './adapter.js';
+import { AuditLog } from './audit.js';
+import { authorizeCompat } from './authorize-compat.js';
+import { resourceUrls, type AuthServerConfig } from './config.js';
+import { SecretBox } from './crypto-box.js';
+import { interactionRouter } from './interactions/router.js';
+import { loadCookieKeys, SigningKeyStore } from './keys.js';
+import { createProvider } from './provider.js';
+import { trackRegistrations } from './registration/tracking.js';
+import { oauthError, registrationRouter } from './registration/router.js';
+import { APP_CSS } from './views/styles.js';
+import { renderHomePage } from './views/home.js';
+import { renderErrorPage } from './views/pages.js';
+
+export interface AuthApp {
+  app: express.Express;
+  provider: Provider;
+  accounts: AccountService;
+  audit: AuditLog;
+  keys: SigningKeyStore;
+  /** Stops timers; the database belongs to the caller. */
+  close(): Promise<void>;
+}
+
+export interface AuthAppOptions {
+  config: AuthServerConfig;
+  db: Database;
+  logger?: Logger;
+  redis?: unknown;
+}
+
+// Paths oidc-provider serves as JSON APIs: errors there are JSON, never an HTML page.
+const API_PATHS = /^\/(token|reg|jwks|me|\.well-known)(\/|$)/;
+
+export async function createAuthApp({ config, db, logger = createLogger('auth-server', config.LOG_LEVEL), redis }: AuthAppOptions): Promise<AuthApp> {
+  const { prisma } = db;
+  const box = new SecretBox(config.KEY_ENCRYPTION_KEY);
+  if (!box.encrypting) logger.warn('KEY_ENCRYPTION_KEY is not set: private keys are stored unencrypted (development only)');
+  const keys = new SigningKeyStore(prisma, box);
+  const jwks = await keys.loadOrCreate();
+  const cookieKeys = await loadCookieKeys(prisma, box, config.COOKIE_KEYS);
+  const accounts = new AccountService(prisma);
+  const audit = new AuditLog(prisma, logger);
+  const provider = createProvider({ config, prisma, accounts, jwks, cookieKeys, logger });
+  trackRegistrations({ provider, prisma, audit, logger });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Query strings can carry codes and tokens: log the path only.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/live' || req.url === '/ready' },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          baseUri: ["'none'"],
+          frameAncestors: ["'none'"],
+          // form-action is left out on purpose: browsers apply it to the redirect chain after a
+          // consent POST, which ends at the client's own redirect URI (any origin or scheme).
+        },
+      },
+      strictTransportSecurity: config.ISSUER.startsWith('https://') ? { maxAge: 31_536_000 } : false,
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+      crossOriginOpenerPolicy: { policy: 'same-origin' },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+
+  app.get('/assets/app.css', (_req, res) => {
+    res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(APP_CSS);
+  });
+  app.get('/live', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/ready', async (_req, res) => {
+    try {
+      await db.query('SELECT 1');
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', reason: 'database' });
+    }
+  });
+  app.get('/', (_req, res) => void res.type('html').send(renderHomePage(config)));
+
+  app.use(registrationRouter({ config, logger, redis }));
+  app.use(authorizeCompat(resourceUrls(config)));
+  app.use(interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }));
+  app.use(provider.callback());
+
+  app.use((err: Error & { status?: number; statusCode?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = err.status ?? err.statusCode ?? 500;
+    if (status >= 500) req.log?.error({ err }, 'request failed');
+    const isApi = API_PATHS.test(req.path);
+    if (status < 500) {
+      return void (isApi
+        ? oauthError(res, status, 'invalid_request', err.type === 'entity.too.large' ? 'request body too large' : 'malformed request')
+        : res.status(status).type('html').send(renderErrorPage({ error: 'invalid_request', description: 'The request was malformed.' })));
+    }
+    if (isApi) return void oauthError(res, 500, 'server_error', 'internal error');
+    res.status(500).type('html').send(renderErrorPage({ error: 'server_error', description: 'Something went wrong on our side. Try again.' }));
+  });
+
+  const sweep = setInterval(() => {
+    sweepExpired(prisma)
+      .then((count) => count && logger.info({ count }, 'expired rows removed'))
+      .catch((err) => logger.warn({ err }, 'cleanup failed'));
+  }, config.CLEANUP_INTERVAL * 1000);
+  sweep.unref();
+
+  return {
+    app,
+    provider,
+    accounts,
+    audit,
+    keys,
+    async close() {
+      clearInterval(sweep);
+    },
+  };
+}
+
+export interface RunningAuthServer extends AuthApp {
+  server: http.Server;
+  url: string;
+}
+
+/** Starts the authorization server on config.HOST:config.PORT (0 picks a free port). */
+export async function startAuthServer(options: AuthAppOptions): Promise<RunningAuthServer> {
+  const authApp = await createAuthApp(options);
+  const server = http.createServer(authApp.app);
+  // Slow clients cannot hold sockets open forever.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.config.PORT, options.config.HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...authApp,
+    server,
+    url: `http://${options.config.HOST.includes(':') ? `[${options.config.HOST}]` : options.config.HOST}:${port}`,
+    async close() {
+      await authApp.close();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { booleanFlag, canonicalUrl, loadConfig, optionalString, portNumber } from '@mcp-gw/shared';
+
+const base64Key = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: portNumber(4000),
+    HOST: z.string().default('127.0.0.1'),
+    ISSUER: canonicalUrl('http://localhost:4000'),
+    DATABASE_URL: z.string().default('pglite:./data/pglite'),
+    /** The MCP server's resource URL: the default `resource` and the audience of its tokens. */
+    MCP_RESOURCE_URL: canonicalUrl('http://localhost:3000/mcp'),
+    /** More resource servers this AS issues tokens for (comma-separated URLs). */
+    EXTRA_RESOURCE_URLS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean))
+      .pipe(z.array(z.string().url())),
+    ACCESS_TOKEN_TTL: z.coerce.number().int().min(10).max(86_400).default(3600),
+    REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).max(90 * 86_400).default(30 * 86_400),
+    AUTHORIZATION_CODE_TTL: z.coerce.number().int().min(10).max(600).default(60),
+    SESSION_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
+    GRANT_TTL: z.coerce.number().int().min(60).default(365 * 86_400),
+    /** Seals private keys and server secrets at rest (AES-256-GCM). Required in production. */
+    KEY_ENCRYPTION_KEY: optionalString().pipe(base64Key.optional()),
+    /** Cookie signing keys (comma-separated, newest first). Generated and stored when absent. */
+    COOKIE_KEYS: optionalString().transform((v) => v?.split(',').map((s) => s.trim()).filter(Boolean)),
+    TRUST_PROXY: booleanFlag(false),
+    DEMO_EMAIL: optionalString().pipe(z.string().email().optional()),
+    DEMO_PASSWORD: optionalString().pipe(z.string().min(8).optional()),
+    /** Dynamic registrations allowed per IP per hour. */
+    REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+    /** Failed logins per account (and per IP ×5) before a backoff. */
+    LOGIN_FAILURES_BEFORE_BACKOFF: z.coerce.number().int().min(1).default(5),
+    REDIS_URL: optionalString(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Expired rows are swept this often (seconds). */
+    CLEANUP_INTERVAL: z.coerce.number().int().min(5).default(600),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.KEY_ENCRYPTION_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['KEY_ENCRYPTION_KEY'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && !env.ISSUER.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must be https when NODE_ENV=production' });
+    }
+  });
+
+export type AuthServerConfig = z.infer<typeof schema>;
+
+export function loadAuthServerConfig(env: Record<string, string | undefined> = process.env): AuthServerConfig {
+  return loadConfig(schema, env);
+}
+
+/** Every resource indicator this authorization server issues tokens for. */
+export function resourceUrls(config: AuthServerConfig): string[] {
+  return [config.MCP_RESOURCE_URL, ...config.EXTRA_RESOURCE_URLS];
+}

@@ -1,0 +1,5 @@
+export { createAuthApp, startAuthServer, type AuthApp, type AuthAppOptions, type RunningAuthServer } from './app.js';
+export { loadAuthServerConfig, resourceUrls, type AuthServerConfig } from './config.js';
+export { AccountService } from './accounts.js';
+export { SigningKeyStore } from './keys.js';
+export { SecretBox } from './crypto-box.js';

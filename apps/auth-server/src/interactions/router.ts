@@ -1,0 +1,217 @@
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type Provider from 'oidc-provider';
+import { z } from 'zod';
+import { parseScope, type Logger } from '@mcp-gw/shared';
+import type { PrismaClient } from '@mcp-gw/db';
+import type { AccountService } from '../accounts.js';
+import type { AuditLog } from '../audit.js';
+import type { AuthServerConfig } from '../config.js';
+import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
+import { createLimiter, retryAfterSeconds } from '../rate-limits.js';
+import { renderConsentPage, renderErrorPage, renderLoginPage } from '../views/pages.js';
+
+const loginForm = z.object({
+  email: z.string().trim().min(3).max(254),
+  password: z.string().min(1).max(1024),
+});
+
+interface Deps {
+  config: AuthServerConfig;
+  provider: Provider;
+  prisma: PrismaClient;
+  accounts: AccountService;
+  audit: AuditLog;
+  logger: Logger;
+  redis?: unknown;
+}
+
+/** Login and consent: the pages oidc-provider sends the browser to during an authorization request. */
+export function interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }: Deps): express.Router {
+  const router = express.Router();
+  const secure = config.ISSUER.startsWith('https://');
+  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
+  const perAccount = createLimiter(
+    { keyPrefix: 'login_fail_account', points: config.LOGIN_FAILURES_BEFORE_BACKOFF, duration: 15 * 60, blockDuration: 15 * 60 },
+    redis,
+  );
+  const perIp = createLimiter(
+    { keyPrefix: 'login_fail_ip', points: config.LOGIN_FAILURES_BEFORE_BACKOFF * 5, duration: 15 * 60, blockDuration: 15 * 60 },
+    redis,
+  );
+
+  const clientInfo = async (clientId: string) => {
+    const client = await provider.Client.find(clientId);
+    const registration = await prisma.clientRegistration.findUnique({ where: { clientId } });
+    const redirectUri = client?.redirectUris?.[0];
+    let redirectHost = '';
+    try {
+      const url = new URL(redirectUri ?? '');
+      redirectHost = url.protocol === 'https:' || url.protocol === 'http:' ? url.host : url.protocol + '//' + url.host;
+    } catch {
+      redirectHost = redirectUri ?? '';
+    }
+    return { client, registration, name: client?.clientName ?? clientId, redirectHost };
+  };
+
+  router.get('/interaction/:uid', async (req, res, next) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (details.uid !== req.params.uid) return void sendError(res, 400, 'invalid_request', 'This sign-in link does not match your session.');
+      const clientId = String(details.params.client_id);
+      const { name, redirectHost, client, registration } = await clientInfo(clientId);
+      const csrfToken = issueCsrfToken(req, res, secure);
+      res.set('Cache-Control', 'no-store');
+      if (details.prompt.name === 'login') {
+        return void res.type('html').send(renderLoginPage({ action: `/interaction/${details.uid}/login`, csrfToken, clientName: name }));
+      }
+      if (details.prompt.name === 'consent') {
+        const account = details.session?.accountId ? await accounts.find(details.session.accountId) : null;
+        const promptDetails = details.prompt.details as {
+          missingOIDCScope?: string[];
+          missingResourceScopes?: Record<string, string[]>;
+        };
+        const resourceScopes = promptDetails.missingResourceScopes ?? {};
+        const resources = Object.keys(resourceScopes).length
+          ? Object.keys(resourceScopes)
+          : [String(details.params.resource ?? config.MCP_RESOURCE_URL)];
+        const scopes = [
+          ...new Set([
+            ...Object.values(resourceScopes).flat(),
+            ...(promptDetails.missingOIDCScope ?? []),
+            ...(Object.keys(resourceScopes).length ? [] : parseScope(String(details.params.scope ?? ''))),
+          ]),
+        ];
+        return void res.type('html').send(
+          renderConsentPage({
+            action: `/interaction/${details.uid}/confirm`,
+            abortAction: `/interaction/${details.uid}/abort`,
+            csrfToken,
+            clientName: name,
+            clientId,
+            redirectHost,
+            resources,
+            scopes,
+            userEmail: account?.email ?? '',
+            firstParty: !client,
+            registeredVia: registration?.registeredVia,
+          }),
+        );
+      }
+      sendError(res, 400, 'invalid_request', `Unsupported interaction: ${details.prompt.name}`);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/interaction/:uid/login', form, async (req, res, next) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
+      if (details.prompt.name !== 'login') return void sendError(res, 400, 'invalid_request', 'This sign-in step is already complete.');
+      const { name } = await clientInfo(String(details.params.client_id));
+      const rerender = (status: number, error: string, email?: string) => {
+        const csrfToken = issueCsrfToken(req, res, secure);
+        res.status(status).type('html').send(renderLoginPage({ action: `/interaction/${details.uid}/login`, csrfToken, clientName: name, email, error }));
+      };
+      const parsed = loginForm.safeParse(req.body);
+      if (!parsed.success) return void rerender(400, 'Enter your email address and password.');
+      const email = parsed.data.email.toLowerCase();
+      const ip = req.ip ?? 'unknown';
+      const [accountState, ipState] = await Promise.all([perAccount.get(email), perIp.get(ip)]);
+      const blocked = [accountState, ipState].find((s) => s && s.remainingPoints <= 0);
+      if (blocked) {
+        const wait = Math.ceil(blocked.msBeforeNext / 1000);
+        res.set('Retry-After', String(wait));
+        void audit.record({ actorType: 'anonymous', action: 'login.throttled', outcome: 'denied', ip, details: { email } });
+        return void rerender(429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, parsed.data.email);
+      }
+      const user = await accounts.authenticate(email, parsed.data.password);
+      if (!user) {
+        await Promise.all([perAccount.consume(email).catch(() => {}), perIp.consume(ip).catch(() => {})]);
+        void audit.record({ actorType: 'anonymous', action: 'login.failed', outcome: 'denied', ip, details: { email } });
+        // Same answer whether the email is unknown or the password wrong.
+        return void rerender(401, 'The email address or password is incorrect.', parsed.data.email);
+      }
+      await perAccount.delete(email).catch(() => {});
+      void audit.record({ actorType: 'user', actorId: user.id, action: 'login.succeeded', ip, clientId: String(details.params.client_id) });
+      await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/interaction/:uid/confirm', form, async (req, res, next) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
+      if (details.prompt.name !== 'consent' || !details.session?.accountId) {
+        return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
+      }
+      const accountId = details.session.accountId;
+      const clientId = String(details.params.client_id);
+      const promptDetails = details.prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId, clientId });
+      if (promptDetails.missingOIDCScope?.length) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+      if (promptDetails.missingOIDCClaims?.length) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+      for (const [resource, scopes] of Object.entries(promptDetails.missingResourceScopes ?? {})) {
+        grant.addResourceScope(resource, scopes.join(' '));
+      }
+      const grantId = await grant.save();
+      void audit.record({
+        actorType: 'user',
+        actorId: accountId,
+        action: 'consent.granted',
+        clientId,
+        targetType: 'grant',
+        ip: req.ip,
+        details: { scopes: promptDetails.missingResourceScopes ?? {}, oidc: promptDetails.missingOIDCScope ?? [] },
+      });
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/interaction/:uid/abort', form, async (req, res, next) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
+      void audit.record({
+        actorType: details.session?.accountId ? 'user' : 'anonymous',
+        actorId: details.session?.accountId ?? null,
+        action: 'consent.denied',
+        clientId: String(details.params.client_id),
+        ip: req.ip,
+      });
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user denied the authorization request' },
+        { mergeWithLastSubmission: false },
+      );
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // oidc-provider's interaction errors (expired or missing interaction cookie) as a page, not a stack.
+  router.use('/interaction', (err: Error & { status?: number; error?: string; error_description?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    if (err.status && err.status < 500) {
+      return void sendError(res, err.status, err.error ?? 'invalid_request', err.name === 'SessionNotFound'
+        ? 'Your sign-in session expired or cookies are blocked. Go back to the application and connect again.'
+        : err.error_description ?? err.message);
+    }
+    logger.error({ err }, 'interaction failed');
+    sendError(res, 500, 'server_error', 'Something went wrong on our side. Try again.');
+  });
+  return router;
+}
+
+function sendError(res: Response, status: number, error: string, description: string): void {
+  res.status(status).set('Cache-Control', 'no-store').type('html').send(renderErrorPage({ error, description }));
+}

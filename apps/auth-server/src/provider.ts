@@ -1,0 +1,133 @@
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { JWK } from 'jose';
+import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
+import type { PrismaClient } from '@mcp-gw/db';
+import { prismaAdapterFactory } from './adapter.js';
+import type { AccountService } from './accounts.js';
+import { resourceUrls, type AuthServerConfig } from './config.js';
+import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
+import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
+import { renderErrorPage } from './views/pages.js';
+
+export interface ProviderDeps {
+  config: AuthServerConfig;
+  prisma: PrismaClient;
+  accounts: AccountService;
+  jwks: JWK[];
+  cookieKeys: string[];
+  logger: Logger;
+}
+
+/** The admin JSON API is a resource server of its own: admin tokens are not accepted by the MCP server. */
+export function adminApiResource(config: AuthServerConfig): string {
+  return `${config.ISSUER}/admin/api`;
+}
+
+export function createProvider({ config, prisma, accounts, jwks, cookieKeys, logger }: ProviderDeps): Provider {
+  const mcpResources = resourceUrls(config);
+  const adminResource = adminApiResource(config);
+  const secure = config.ISSUER.startsWith('https://');
+
+  const configuration: Configuration = {
+    adapter: prismaAdapterFactory(prisma),
+    jwks: { keys: jwks as never },
+    cookies: {
+      keys: cookieKeys,
+      long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
+      short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
+    },
+    scopes: ALL_SCOPES.filter((s) => s.audience !== 'mcp' && s.audience !== 'admin').map((s) => s.name),
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    responseTypes: ['code'],
+    clientAuthMethods: [...SUPPORTED_AUTH_METHODS],
+    pkce: { required: () => true },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    ttl: {
+      AccessToken: config.ACCESS_TOKEN_TTL,
+      AuthorizationCode: config.AUTHORIZATION_CODE_TTL,
+      RefreshToken: config.REFRESH_TOKEN_TTL,
+      Session: config.SESSION_TTL,
+      Grant: config.GRANT_TTL,
+      Interaction: 3600,
+      IdToken: 3600,
+    },
+    // MCP clients expect a refresh token without asking for offline_access.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    // The grant id lets resource servers refuse tokens of a revoked grant on the very next request.
+    extraTokenClaims: async (_ctx, token) => (token.kind === 'AccessToken' ? { gid: token.grantId } : undefined),
+    findAccount: async (_ctx, sub) => {
+      const user = await accounts.find(sub);
+      if (!user || user.disabledAt) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name }),
+      };
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    discovery: {
+      service_documentation: `${config.ISSUER}/`,
+      scopes_supported: ALL_SCOPES.map((s) => s.name),
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true, initialAccessToken: false },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client may introspect tokens issued to itself (public clients too: RFC 7662 §2.1 leaves
+        // the authorization of the caller to the server).
+        allowedPolicy: async (ctx, client, token) => {
+          if (client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId) return false;
+          return true;
+        },
+      },
+      userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => config.MCP_RESOURCE_URL,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+          const resource = resourceIndicator.replace(/\/+$/, '');
+          const common = {
+            audience: resource,
+            accessTokenFormat: 'jwt' as const,
+            accessTokenTTL: config.ACCESS_TOKEN_TTL,
+            jwt: { sign: { alg: 'RS256' as const } },
+          };
+          if (mcpResources.includes(resource)) return { ...common, scope: MCP_SCOPES.join(' ') };
+          if (resource === adminResource) return { ...common, scope: SCOPES.admin.name };
+          throw new errors.InvalidTarget(`unknown resource: this server issues tokens for ${[...mcpResources, adminResource].join(', ')}`);
+        },
+      },
+    },
+    renderError: async (ctx: KoaContextWithOIDC, out) => {
+      ctx.type = 'html';
+      ctx.body = renderErrorPage({
+        error: String(out.error ?? 'server_error'),
+        description: String(out.error_description ?? 'The request could not be processed.'),
+      });
+    },
+  };
+  void ADMIN_SCOPE;
+
+  const provider = new Provider(config.ISSUER, configuration);
+  provider.proxy = config.TRUST_PROXY;
+
+  // RFC 8252 §7.3 for every client: a loopback redirect matches whatever its port.
+  const originalRedirectUriAllowed = provider.Client.prototype.redirectUriAllowed;
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: InstanceType<typeof provider.Client>, value: string) {
+    return originalRedirectUriAllowed.call(this, value) || loopbackRedirectMatches(value, this.redirectUris ?? []);
+  };
+
+  provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server_error'));
+  return provider;
+}

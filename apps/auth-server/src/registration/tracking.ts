@@ -1,0 +1,62 @@
+import type Provider from 'oidc-provider';
+import type { PrismaClient } from '@mcp-gw/db';
+import type { Logger } from '@mcp-gw/shared';
+import type { AuditLog } from '../audit.js';
+
+/**
+ * Keeps `client_registration` in step with oidc-provider's clients: how and from where each client
+ * registered, and when it was last used (so unused dynamic registrations can be purged).
+ */
+export function trackRegistrations({ provider, prisma, audit, logger }: { provider: Provider; prisma: PrismaClient; audit: AuditLog; logger: Logger }): void {
+  const fail = (what: string) => (err: unknown) => logger.error({ err }, `${what} bookkeeping failed`);
+
+  provider.on('registration_create.success', (ctx, client) => {
+    const data = {
+      clientName: client.clientName ?? null,
+      redirectUris: [...(client.redirectUris ?? [])],
+      registeredVia: 'dcr',
+      registeredIp: ctx.ip,
+    };
+    prisma.clientRegistration
+      .upsert({ where: { clientId: client.clientId }, create: { clientId: client.clientId, ...data }, update: data })
+      .catch(fail('registration'));
+    void audit.record({
+      actorType: 'client',
+      actorId: client.clientId,
+      clientId: client.clientId,
+      action: 'client.registered',
+      targetType: 'client',
+      targetId: client.clientId,
+      ip: ctx.ip,
+      details: { client_name: client.clientName, redirect_uris: client.redirectUris, auth_method: client.clientAuthMethod },
+    });
+  });
+
+  provider.on('registration_update.success', (_ctx, client) => {
+    prisma.clientRegistration
+      .updateMany({ where: { clientId: client.clientId }, data: { clientName: client.clientName ?? null, redirectUris: [...(client.redirectUris ?? [])] } })
+      .catch(fail('registration update'));
+  });
+
+  provider.on('registration_delete.success', (ctx, client) => {
+    prisma.clientRegistration.deleteMany({ where: { clientId: client.clientId } }).catch(fail('registration delete'));
+    void audit.record({ actorType: 'client', actorId: client.clientId, clientId: client.clientId, action: 'client.deleted', ip: ctx.ip });
+  });
+
+  provider.on('grant.success', (ctx) => {
+    const clientId = ctx.oidc.client?.clientId;
+    if (!clientId) return;
+    prisma.clientRegistration.updateMany({ where: { clientId }, data: { lastUsedAt: new Date() } }).catch(fail('last-used'));
+  });
+
+  provider.on('grant.revoked', (ctx, grantId) => {
+    void audit.record({
+      actorType: 'system',
+      action: 'grant.revoked',
+      clientId: ctx.oidc.client?.clientId ?? null,
+      targetType: 'grant',
+      targetId: grantId,
+      details: { route: ctx.oidc.route },
+    });
+  });
+}

@@ -1,0 +1,14 @@
+export { createTestDatabase, type TestDatabase } from './database.js';
+export { freePort } from './ports.js';
+export {
+  CookieJar,
+  pkcePair,
+  registerClient,
+  authorize,
+  tokenRequest,
+  obtainTokens,
+  type RegisteredClient,
+  type AuthorizeOptions,
+  type AuthorizeResult,
+  type TokenResponse,
+} from './oauth-flow.js';

@@ -1,0 +1,203 @@
+import crypto from 'node:crypto';
+
+/** The cookies a browser would keep for the authorization server (one origin, paths ignored). */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i).trim();
+      const value = pair!.slice(i + 1).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  get(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
+  return { verifier, challenge };
+}
+
+export interface RegisteredClient {
+  client_id: string;
+  client_secret?: string;
+  registration_access_token?: string;
+  registration_client_uri?: string;
+  redirect_uris: string[];
+  [key: string]: unknown;
+}
+
+export async function registerClient(issuer: string, metadata: Record<string, unknown>): Promise<RegisteredClient> {
+  const response = await fetch(`${issuer}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(metadata),
+  });
+  const body = await response.json();
+  if (response.status !== 201) throw new Error(`registration failed: ${response.status} ${JSON.stringify(body)}`);
+  return body as RegisteredClient;
+}
+
+export interface AuthorizeOptions {
+  issuer: string;
+  clientId: string;
+  redirectUri: string;
+  email: string;
+  password: string;
+  scope?: string;
+  resource?: string;
+  decision?: 'approve' | 'deny';
+  jar?: CookieJar;
+  extraParams?: Record<string, string>;
+}
+
+export interface AuthorizeResult {
+  /** Where the browser was finally sent (the client's redirect URI with the response). */
+  location: URL;
+  code?: string;
+  state: string;
+  verifier: string;
+  jar: CookieJar;
+  /** Every page the browser saw: method, path, status. */
+  trail: string[];
+}
+
+/**
+ * Walks the authorization endpoint as a browser would, over plain HTTP: authorize → login page →
+ * sign in → consent page → approve or deny → redirect to the client. No shortcut into the database.
+ */
+export async function authorize(options: AuthorizeOptions): Promise<AuthorizeResult> {
+  const jar = options.jar ?? new CookieJar();
+  const { verifier, challenge } = pkcePair();
+  const state = crypto.randomBytes(12).toString('base64url');
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: options.clientId,
+    redirect_uri: options.redirectUri,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...(options.scope !== undefined ? { scope: options.scope } : {}),
+    ...(options.resource !== undefined ? { resource: options.resource } : {}),
+    ...options.extraParams,
+  });
+  const trail: string[] = [];
+  const redirectOrigin = new URL(options.redirectUri);
+  let url = new URL(`${options.issuer}/auth?${params}`);
+  let method = 'GET';
+  let body: URLSearchParams | undefined;
+  for (let hop = 0; hop < 20; hop++) {
+    if (url.origin !== options.issuer || (redirectOrigin.protocol !== 'http:' && redirectOrigin.protocol !== 'https:' && url.protocol === redirectOrigin.protocol)) {
+      // Left the authorization server: this is the client's redirect URI.
+      return { location: url, code: url.searchParams.get('code') ?? undefined, state, verifier, jar, trail };
+    }
+    const response = await fetch(url, {
+      method,
+      redirect: 'manual',
+      headers: {
+        cookie: jar.header(),
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded', origin: options.issuer } : {}),
+      },
+      body,
+    });
+    jar.store(response);
+    trail.push(`${method} ${url.pathname} ${response.status}`);
+    method = 'GET';
+    body = undefined;
+    if (response.status >= 300 && response.status < 400) {
+      const next = response.headers.get('location')!;
+      url = new URL(next, url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return { location: url, code: url.searchParams.get('code') ?? undefined, state, verifier, jar, trail };
+      }
+      continue;
+    }
+    const page = await response.text();
+    if (response.status !== 200) throw new Error(`unexpected ${response.status} at ${url.pathname}: ${page.slice(0, 500)}`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
+    if (!csrf) throw new Error(`no form on ${url.pathname}: ${page.slice(0, 300)}`);
+    if (page.includes('name="password"')) {
+      url = new URL(`${url.pathname}/login`, url);
+      method = 'POST';
+      body = new URLSearchParams({ csrf, email: options.email, password: options.password });
+    } else {
+      const deny = options.decision === 'deny';
+      url = new URL(`${url.pathname}/${deny ? 'abort' : 'confirm'}`, url);
+      method = 'POST';
+      body = new URLSearchParams({ csrf, decision: deny ? 'deny' : 'approve' });
+    }
+  }
+  throw new Error('too many redirects in the authorization flow');
+}
+
+export interface TokenResponse {
+  access_token: string;
+  refresh_token?: string;
+  token_type: string;
+  expires_in: number;
+  scope?: string;
+  id_token?: string;
+}
+
+/** POSTs to the token endpoint; returns status and JSON body (success or RFC 6749 error). */
+export async function tokenRequest(
+  issuer: string,
+  params: Record<string, string>,
+  auth?: { clientId: string; clientSecret: string },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (auth) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString('base64')}`;
+  const response = await fetch(`${issuer}/token`, { method: 'POST', headers, body: new URLSearchParams(params) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Registers a public client, walks consent and exchanges the code: a real token the way clients get one. */
+export async function obtainTokens(options: {
+  issuer: string;
+  email: string;
+  password: string;
+  resource: string;
+  scope?: string;
+  clientMetadata?: Record<string, unknown>;
+}): Promise<{ client: RegisteredClient; tokens: TokenResponse; redirectUri: string }> {
+  const redirectUri = 'http://127.0.0.1:8765/callback';
+  const client = await registerClient(options.issuer, {
+    client_name: 'testkit client',
+    redirect_uris: [redirectUri],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    ...options.clientMetadata,
+  });
+  const result = await authorize({
+    issuer: options.issuer,
+    clientId: client.client_id,
+    redirectUri,
+    email: options.email,
+    password: options.password,
+    scope: options.scope ?? 'tickets:read tickets:write',
+    resource: options.resource,
+  });
+  if (!result.code) throw new Error(`no code: ${result.location}`);
+  const { status, body } = await tokenRequest(options.issuer, {
+    grant_type: 'authorization_code',
+    code: result.code,
+    redirect_uri: redirectUri,
+    client_id: client.client_id,
+    code_verifier: result.verifier,
+    resource: options.resource,
+  });
+  if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
+  return { client, tokens: body as unknown as TokenResponse, redirectUri };
+}
