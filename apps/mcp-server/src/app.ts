@@ -1,0 +1,390 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import { Redis } from 'ioredis';
+import type { Database } from '@mcp-gw/db';
+import { MCP_SCOPES, TICKETS_READ, type AccessTokenVerifier, type Logger } from '@mcp-gw/shared';
+import { resourceMetadataUrl, type McpServerConfig } from './config.js';
+import { bearerAuth, createTokenVerifier, getPrincipal, insufficientScope, sendAuthError } from './auth/bearer-auth.js';
+import type { Principal } from './auth/principal.js';
+import { protectedResourceMetadataHandler } from './auth/protected-resource.js';
+import { allowedOrigins, dnsRebindingGuard, isOriginAllowed } from './http/guards.js';
+import { JSONRPC, isRequest, sendJsonRpcError, validateJsonRpcBody } from './http/jsonrpc.js';
+import { renderDocs } from './http/docs.js';
+import { buildMcpServer } from './mcp/server.js';
+import { isInitializeRequest } from './mcp/sdk.js';
+import { TicketRepository } from './domain/tickets.js';
+import { AuditLog } from './observability/audit.js';
+import { Metrics } from './observability/metrics.js';
+import { ConfirmationStore } from './tools/confirmations.js';
+import { IdempotencyStore } from './tools/idempotency.js';
+import { ToolRateLimiter } from './tools/rate-limit.js';
+import type { ToolServices } from './tools/registry.js';
+import { TOOL_SCOPES } from './tools/tickets.js';
+import { SessionManager } from './transport/session-manager.js';
+
+export interface McpAppOptions {
+  config: McpServerConfig;
+  /** An already-connected database with migrations applied; the app does not close it. */
+  db: Database;
+  logger: Logger;
+  /** Overrides for tests and embedding. */
+  verifier?: AccessTokenVerifier;
+  metrics?: Metrics;
+}
+
+export interface McpApp {
+  app: express.Express;
+  sessions: SessionManager;
+  metrics: Metrics;
+  verifier: AccessTokenVerifier;
+  /** Closes sessions, timers and the Redis client (not the database, not any HTTP server). */
+  close(): Promise<void>;
+}
+
+const SESSION_HEADER = 'mcp-session-id';
+
+/** The scope a JSON-RPC request needs beyond being authenticated, if any. */
+function requiredScope(message: Record<string, unknown>): string | undefined {
+  if (!isRequest(message)) return undefined;
+  switch (message.method) {
+    case 'tools/call': {
+      const name = (message.params as { name?: unknown } | undefined)?.name;
+      return typeof name === 'string' ? TOOL_SCOPES.get(name) : undefined;
+    }
+    case 'resources/list':
+    case 'resources/read':
+    case 'prompts/get':
+      return TICKETS_READ;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The MCP resource server as an express app. Owns nothing process-level (no signal handlers, no
+ * listening socket, no database connection), so it can run beside the authorization server in one
+ * process on one database.
+ */
+export function createMcpApp(options: McpAppOptions): McpApp {
+  const { config, db, logger } = options;
+  const metrics = options.metrics ?? new Metrics();
+  const verifier = options.verifier ?? createTokenVerifier(config);
+  const audit = new AuditLog(db.prisma, logger);
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    : undefined;
+  redis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to memory)'));
+
+  const services: ToolServices = {
+    config,
+    prisma: db.prisma,
+    tickets: new TicketRepository(db.prisma),
+    idempotency: new IdempotencyStore(db.prisma, config.IDEMPOTENCY_TTL_HOURS * 3600_000),
+    confirmations: new ConfirmationStore(db.prisma, config.CONFIRMATION_TTL_SECONDS * 1000),
+    rateLimiter: new ToolRateLimiter({ read: config.RATE_LIMIT_READ_PER_MINUTE, write: config.RATE_LIMIT_WRITE_PER_MINUTE }, logger, redis),
+    audit,
+    metrics,
+    logger,
+  };
+  const sessions = new SessionManager({
+    prisma: db.prisma,
+    logger,
+    metrics,
+    createServer: () => buildMcpServer(services),
+    maxSessions: config.MAX_SESSIONS,
+    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
+    sweepIntervalMs: config.SESSION_SWEEP_INTERVAL_MS,
+  });
+  sessions.start();
+
+  if (config.MCP_AUTH_DISABLED) {
+    logger.warn({ sub: config.MCP_AUTH_DISABLED_SUB }, 'MCP_AUTH_DISABLED: /mcp serves every request as one user WITHOUT authentication (benchmarks only)');
+  }
+
+  const resourcePath = new URL(config.MCP_RESOURCE_URL).pathname.replace(/\/+$/, '') || '/';
+  const prmPath = new URL(resourceMetadataUrl(config.MCP_RESOURCE_URL)).pathname;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    helmet({
+      // Browser MCP clients (the Inspector) read our JSON cross-origin.
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] } },
+    }),
+  );
+
+  // HTTP metrics: one label per known route, never the raw path (unbounded cardinality).
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const route =
+        req.path === resourcePath
+          ? 'mcp'
+          : req.path.startsWith('/.well-known/oauth-protected-resource')
+            ? 'protected_resource_metadata'
+            : ['/live', '/ready', '/metrics', '/docs'].includes(req.path)
+              ? req.path.slice(1)
+              : 'other';
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      if (res.getHeader('content-type') !== 'text/event-stream') {
+        metrics.httpDuration.observe({ method: req.method, route }, (performance.now() - started) / 1000);
+      }
+    });
+    next();
+  });
+
+  app.get('/live', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/ready', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ok = true;
+    try {
+      await db.query('SELECT 1');
+      checks.database = 'ok';
+    } catch (err) {
+      ok = false;
+      checks.database = 'unavailable';
+      logger.warn({ err }, 'readiness: database check failed');
+    }
+    if (config.MCP_AUTH_DISABLED) checks.jwks = 'skipped (auth disabled)';
+    else {
+      try {
+        if (!verifier.jwks.ready) await verifier.jwks.refresh(true);
+        checks.jwks = 'ok';
+      } catch (err) {
+        ok = false;
+        checks.jwks = 'unavailable';
+        logger.warn({ err }, 'readiness: cannot load the authorization server keys');
+      }
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(renderDocs(config));
+  });
+
+  // RFC 9728 metadata: open CORS (public, read-only, credential-free).
+  const openCors = cors({ origin: '*', methods: ['GET', 'OPTIONS'], maxAge: 86400 });
+  const prm = protectedResourceMetadataHandler(config);
+  for (const path of new Set(['/.well-known/oauth-protected-resource', prmPath])) {
+    app.options(path, openCors);
+    app.get(path, openCors, prm);
+  }
+
+  // ---- /mcp ----
+  const origins = allowedOrigins(config);
+  const mcpCors = cors({
+    origin: (origin, cb) => cb(null, origin !== undefined && isOriginAllowed(origin, origins) ? origin : false),
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID', 'Accept'],
+    exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Mcp-Protocol-Version'],
+    maxAge: 600,
+  });
+  const denied = (req: Request, reason: string, principal?: Principal, details: Record<string, unknown> = {}) => {
+    void audit.record({
+      action: 'mcp.request',
+      outcome: 'denied',
+      actorId: principal?.sub,
+      clientId: principal?.clientId,
+      ip: req.ip,
+      details: { reason, method: req.method, ...details },
+    });
+  };
+  const auth = bearerAuth({
+    config,
+    verifier,
+    prisma: db.prisma,
+    metrics,
+    logger,
+    onGrantRevoked: (grantId) => {
+      void sessions.closeByGrant(grantId).then((n) => n && logger.info({ grant: grantId, sessions: n }, 'closed sessions of a revoked grant'));
+    },
+    onDenied: (req, reason, principal) => denied(req, reason, principal),
+  });
+  const jsonBody = express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], strict: true });
+
+  const post: RequestHandler = async (req, res) => {
+    const principal = getPrincipal(res)!;
+    if (!req.is(['application/json', 'application/*+json'])) {
+      sendJsonRpcError(res, 415, JSONRPC.SERVER_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+      return;
+    }
+    const checked = validateJsonRpcBody(req.body);
+    if (!checked.ok) {
+      sendJsonRpcError(res, 400, JSONRPC.INVALID_REQUEST, checked.message);
+      return;
+    }
+    // A token carrying none of this server's scopes can do nothing here: step up at the door.
+    if (!principal.scopes.some((s) => (MCP_SCOPES as readonly string[]).includes(s))) {
+      denied(req, 'insufficient_scope', principal, { required: MCP_SCOPES });
+      sendAuthError(res, config, insufficientScope(principal, [TICKETS_READ]));
+      return;
+    }
+    for (const message of checked.messages) {
+      const scope = requiredScope(message);
+      if (scope && !principal.scopes.includes(scope)) {
+        denied(req, 'insufficient_scope', principal, {
+          required: scope,
+          rpc_method: message.method,
+          tool: (message.params as { name?: string } | undefined)?.name,
+        });
+        sendAuthError(res, config, insufficientScope(principal, [scope]));
+        return;
+      }
+    }
+    const sessionId = req.header(SESSION_HEADER);
+    if (!sessionId) {
+      const init = checked.messages.filter((m) => isInitializeRequest(m));
+      if (init.length === 0) {
+        sendJsonRpcError(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
+        return;
+      }
+      if (checked.messages.length !== 1) {
+        sendJsonRpcError(res, 400, JSONRPC.INVALID_REQUEST, 'Invalid Request: initialize must be sent alone');
+        return;
+      }
+      if (!sessions.hasCapacity()) {
+        res.setHeader('Retry-After', '30');
+        sendJsonRpcError(res, 503, JSONRPC.SERVER_ERROR, 'Too many open sessions on this server; retry later');
+        return;
+      }
+      await sessions.open(principal, req, res, req.body);
+      return;
+    }
+    const found = sessions.lookup(sessionId, principal);
+    if (found.kind !== 'found') {
+      if (found.kind === 'forbidden') denied(req, 'session_owned_by_another_principal', principal);
+      sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
+      return;
+    }
+    await found.session.transport.handleRequest(req, res, req.body);
+  };
+
+  const getOrDelete: RequestHandler = async (req, res) => {
+    const principal = getPrincipal(res)!;
+    const sessionId = req.header(SESSION_HEADER);
+    if (!sessionId) {
+      sendJsonRpcError(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
+      return;
+    }
+    const found = sessions.lookup(sessionId, principal);
+    if (found.kind !== 'found') {
+      if (found.kind === 'forbidden') denied(req, 'session_owned_by_another_principal', principal);
+      sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
+      return;
+    }
+    await found.session.transport.handleRequest(req, res);
+  };
+
+  const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      sendJsonRpcError(res, 413, JSONRPC.INVALID_REQUEST, `Request body too large (limit ${config.MAX_BODY_BYTES} bytes)`);
+      return;
+    }
+    if (type === 'entity.parse.failed') {
+      sendJsonRpcError(res, 400, JSONRPC.PARSE_ERROR, 'Parse error: the body is not valid JSON');
+      return;
+    }
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      sendJsonRpcError(res, 415, JSONRPC.SERVER_ERROR, 'Unsupported Media Type: use UTF-8 JSON');
+      return;
+    }
+    if (type === 'request.aborted') {
+      res.end();
+      return;
+    }
+    next(err);
+  };
+
+  app.options(resourcePath, mcpCors);
+  app.post(resourcePath, mcpCors, dnsRebindingGuard(config), auth, jsonBody, bodyErrors, post);
+  app.get(resourcePath, mcpCors, dnsRebindingGuard(config), auth, getOrDelete);
+  app.delete(resourcePath, mcpCors, dnsRebindingGuard(config), auth, getOrDelete);
+  app.all(resourcePath, mcpCors, (_req, res) => {
+    res.setHeader('Allow', 'GET, POST, DELETE, OPTIONS');
+    sendJsonRpcError(res, 405, JSONRPC.SERVER_ERROR, 'Method not allowed');
+  });
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+
+  // Last resort: log, answer without internals.
+  const lastResort: ErrorRequestHandler = (err, req, res, _next) => {
+    logger.error({ err, path: req.path, method: req.method }, 'unhandled request error');
+    if (req.path === resourcePath) sendJsonRpcError(res, 500, JSONRPC.INTERNAL_ERROR, 'Internal error');
+    else if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
+    else res.end();
+  };
+  app.use(lastResort);
+
+  let closed = false;
+  return {
+    app,
+    sessions,
+    metrics,
+    verifier,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await sessions.closeAll();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export interface StartedMcpServer {
+  /** Base URL actually listening (http://host:port). */
+  url: string;
+  server: http.Server;
+  mcp: McpApp;
+  close(): Promise<void>;
+}
+
+/** Listens on config.HOST:config.PORT (port 0 = any free port). */
+export async function startMcpServer(options: McpAppOptions & { port?: number; host?: string }): Promise<StartedMcpServer> {
+  const mcp = createMcpApp(options);
+  const server = http.createServer(mcp.app);
+  // Long-lived SSE streams: no request timeout; headers must still arrive promptly.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? options.config.HOST;
+  const port = options.port ?? options.config.PORT;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    server,
+    mcp,
+    async close() {
+      await mcp.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

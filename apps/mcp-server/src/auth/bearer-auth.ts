@@ -1,0 +1,163 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { isGrantActive, type PrismaClient } from '@mcp-gw/db';
+import {
+  AccessTokenVerifier,
+  InsufficientScopeError,
+  InvalidTokenError,
+  MCP_SCOPES,
+  OAuthError,
+  bearerChallenge,
+  extractBearerToken,
+  type Logger,
+} from '@mcp-gw/shared';
+import { resourceMetadataUrl, type McpServerConfig } from '../config.js';
+import type { Metrics } from '../observability/metrics.js';
+import { toAuthInfo, type Principal } from './principal.js';
+
+export const REVOKED_MESSAGE =
+  'Your access to this server was revoked or has ended. Reconnect the server in your MCP client (sign in again) to continue.';
+
+/** The principal the bearer middleware attached to this request (undefined before it ran). */
+export function getPrincipal(res: Response): Principal | undefined {
+  return res.locals.principal as Principal | undefined;
+}
+
+export interface BearerAuthOptions {
+  config: McpServerConfig;
+  verifier: AccessTokenVerifier;
+  prisma: PrismaClient;
+  metrics: Metrics;
+  logger: Logger;
+  /** Called when a request shows that a grant was revoked: its live sessions are closed. */
+  onGrantRevoked?: (grantId: string) => void;
+  onDenied?: (req: Request, reason: string, principal?: Principal) => void;
+}
+
+export function createTokenVerifier(config: McpServerConfig): AccessTokenVerifier {
+  return new AccessTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.MCP_RESOURCE_URL });
+}
+
+/** Sends the RFC 6750 challenge with a JSON body naming the error. */
+export function sendAuthError(res: Response, config: McpServerConfig, error: OAuthError | undefined, scope: readonly string[] = MCP_SCOPES): void {
+  res.setHeader('WWW-Authenticate', bearerChallenge({ resourceMetadataUrl: resourceMetadataUrl(config.MCP_RESOURCE_URL), scope, error }));
+  res.setHeader('Cache-Control', 'no-store');
+  const status = error?.status ?? 401;
+  const body = error
+    ? { error: error.error, error_description: error.errorDescription }
+    : { error: 'unauthorized', error_description: 'This MCP server requires an OAuth access token (Authorization: Bearer …).' };
+  res.status(status).type('application/json').send(JSON.stringify(body));
+}
+
+/**
+ * The step-up challenge for a valid token that lacks `required`: the scope attribute lists what the
+ * client should ask for, keeping the MCP scopes it already has, so re-authorizing does not lose them.
+ */
+export function insufficientScope(principal: Principal, required: readonly string[]): InsufficientScopeError {
+  const keep = principal.scopes.filter((s) => (MCP_SCOPES as readonly string[]).includes(s));
+  const scopes = [...new Set([...keep, ...required])];
+  const err = new InsufficientScopeError(scopes, `This operation requires the ${required.join(' ')} permission. Reconnect the server in your MCP client and grant it.`);
+  return err;
+}
+
+/**
+ * Bearer token authentication for /mcp (RFC 6750 header only): verifies the JWT, checks its grant is
+ * still active in the database (revocation), and attaches the principal and the SDK's AuthInfo.
+ */
+export function bearerAuth(options: BearerAuthOptions): RequestHandler {
+  const { config, verifier, prisma, metrics, logger } = options;
+  return async (req, res, next) => {
+    // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
+    if (req.query && typeof req.query === 'object' && 'access_token' in req.query) {
+      metrics.authFailures.inc({ reason: 'query_token' });
+      options.onDenied?.(req, 'token_in_query');
+      const err = new OAuthError('invalid_request', 'Access tokens are accepted only in the Authorization header, never in the URL.', 400);
+      sendAuthError(res, config, err);
+      return;
+    }
+    if (config.MCP_AUTH_DISABLED) {
+      const principal: Principal = {
+        sub: config.MCP_AUTH_DISABLED_SUB!,
+        clientId: 'auth-disabled',
+        scopes: [...MCP_SCOPES],
+        grantId: undefined,
+        jti: undefined,
+        expiresAt: undefined,
+      };
+      res.locals.principal = principal;
+      (req as Request & { auth?: unknown }).auth = toAuthInfo(principal, 'auth-disabled', config.MCP_RESOURCE_URL);
+      next();
+      return;
+    }
+    const header = req.headers.authorization;
+    const token = extractBearerToken(header);
+    if (!token) {
+      if (header && /^bearer\b/i.test(header)) {
+        metrics.authFailures.inc({ reason: 'malformed' });
+        options.onDenied?.(req, 'malformed_token');
+        sendAuthError(res, config, new InvalidTokenError('The Authorization header is malformed'));
+        return;
+      }
+      metrics.authFailures.inc({ reason: 'missing' });
+      sendAuthError(res, config, undefined);
+      return;
+    }
+    if (!verifier.jwks.ready) {
+      try {
+        await verifier.jwks.refresh(true);
+      } catch (err) {
+        // The keys cannot be loaded (authorization server unreachable): not the client's fault.
+        logger.error({ err }, 'cannot load the authorization server signing keys');
+        metrics.authFailures.inc({ reason: 'verifier_unavailable' });
+        res.setHeader('Retry-After', '5');
+        res.status(503).type('application/json').send(
+          JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now; retry shortly.' }),
+        );
+        return;
+      }
+    }
+    try {
+      const verified = await verifier.verify(token);
+      if (!verified.grantId) throw new InvalidTokenError('The access token has no grant id (gid); it cannot be checked for revocation');
+      if (!(await isGrantActive(prisma, verified.grantId))) {
+        options.onGrantRevoked?.(verified.grantId);
+        metrics.authFailures.inc({ reason: 'revoked' });
+        const principal = {
+          sub: verified.sub,
+          clientId: verified.clientId,
+          scopes: verified.scopes,
+          grantId: verified.grantId,
+          jti: verified.jti,
+          expiresAt: verified.expiresAt,
+        };
+        options.onDenied?.(req, 'grant_revoked', principal);
+        sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
+        return;
+      }
+      const principal: Principal = {
+        sub: verified.sub,
+        clientId: verified.clientId,
+        scopes: verified.scopes,
+        grantId: verified.grantId,
+        jti: verified.jti,
+        expiresAt: verified.expiresAt,
+      };
+      res.locals.principal = principal;
+      (req as Request & { auth?: unknown }).auth = toAuthInfo(principal, token, config.MCP_RESOURCE_URL);
+      next();
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        metrics.authFailures.inc({ reason: err.error });
+        options.onDenied?.(req, err.errorDescription);
+        sendAuthError(res, config, err);
+        return;
+      }
+      // The keys could not be loaded (AS unreachable on first use): not the client's fault.
+      logger.error({ err }, 'token verification failed unexpectedly');
+      metrics.authFailures.inc({ reason: 'verifier_unavailable' });
+      res.setHeader('Retry-After', '5');
+      res.status(503).type('application/json').send(
+        JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now; retry shortly.' }),
+      );
+    }
+  };
+}

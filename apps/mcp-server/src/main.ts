@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { applyMigrations, connectDatabase } from '@mcp-gw/db';
+import { createLogger } from '@mcp-gw/shared';
+import { loadMcpConfig } from './config.js';
+import { startMcpServer } from './app.js';
+import { seedDemoTickets } from './domain/seed.js';
+import { startTelemetry } from './observability/tracing.js';
+
+/** Standalone entry: configuration, database, migrations, telemetry, HTTP server, graceful shutdown. */
+async function main(): Promise<void> {
+  const config = loadMcpConfig();
+  const logger = createLogger('mcp-server', config.LOG_LEVEL);
+  const stopTelemetry = await startTelemetry({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, logger });
+  const db = await connectDatabase(config.DATABASE_URL);
+  const migrations = await applyMigrations(db);
+  if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'migrations applied');
+  if (config.SEED_DEMO_DATA) {
+    const users = await db.prisma.user.findMany({ select: { id: true }, orderBy: { createdAt: 'asc' } });
+    if (users.length) {
+      const seeded = await seedDemoTickets(db, { userIds: users.map((u) => u.id) });
+      if (seeded.created) logger.info({ tickets: seeded.tickets }, 'demo tickets seeded');
+    } else logger.warn('SEED_DEMO_DATA is set but there are no users yet; nothing seeded');
+  }
+  const started = await startMcpServer({ config, db, logger });
+  logger.info({ url: started.url, resource: config.MCP_RESOURCE_URL, issuer: config.AUTH_ISSUER }, 'MCP server listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    try {
+      await started.close();
+      await db.close();
+      await stopTelemetry();
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+      process.exitCode = 1;
+    }
+    clearTimeout(force);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  // ConfigError messages name the bad variables; anything else is unexpected.
+  console.error(err instanceof Error ? (err.name === 'ConfigError' ? err.message : err.stack) : err);
+  process.exit(1);
+});

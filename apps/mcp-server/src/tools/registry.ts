@@ -1,0 +1,206 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import type { PrismaClient } from '@mcp-gw/db';
+import type { Logger } from '@mcp-gw/shared';
+import type { McpServerConfig } from '../config.js';
+import type {
+  CallToolResult,
+  McpServer,
+  RequestHandlerExtra,
+  ServerNotification,
+  ServerRequest,
+  ToolAnnotations,
+} from '../mcp/sdk.js';
+import { principalFromAuthInfo, type Principal } from '../auth/principal.js';
+import { DomainError } from '../domain/errors.js';
+import type { TicketRepository } from '../domain/tickets.js';
+import type { AuditLog } from '../observability/audit.js';
+import type { Metrics } from '../observability/metrics.js';
+import { SpanStatusCode, tracer } from '../observability/tracing.js';
+import type { ConfirmationStore } from './confirmations.js';
+import type { IdempotencyStore } from './idempotency.js';
+import type { ToolClass, ToolRateLimiter } from './rate-limit.js';
+
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** What tools use: shared by every session of one app instance. */
+export interface ToolServices {
+  config: McpServerConfig;
+  prisma: PrismaClient;
+  tickets: TicketRepository;
+  idempotency: IdempotencyStore;
+  confirmations: ConfirmationStore;
+  rateLimiter: ToolRateLimiter;
+  audit: AuditLog;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface ToolCall {
+  principal: Principal;
+  sessionId: string | undefined;
+  server: McpServer;
+  extra: ToolExtra;
+  services: ToolServices;
+}
+
+export interface ToolRun {
+  result: CallToolResult;
+  /** For writes: what was changed, recorded in the audit log. */
+  audit?: { targetType: string; targetId: string; details?: Record<string, unknown> };
+}
+
+export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  access: ToolClass;
+  /** The OAuth scope the tool needs (checked at the HTTP layer and again here). */
+  scope: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  run(args: z.infer<z.ZodObject<I>>, call: ToolCall): Promise<ToolRun>;
+}
+
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
+  return spec;
+}
+
+export function toolError(message: string, details?: Record<string, unknown>): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: message }],
+    ...(details ? { structuredContent: details } : {}),
+  };
+}
+
+type Outcome = 'success' | 'tool_error' | 'denied' | 'rate_limited' | 'error';
+
+/**
+ * Registers a tool with the cross-cutting behaviour every call gets: the scope check (defence in depth
+ * behind the HTTP layer's check), rate limiting, an OpenTelemetry span, a structured log line, metrics,
+ * and an audit event for every write and every denied call. Domain errors become tool results with
+ * isError; unexpected errors become a generic tool error with a reference id (details only in the log).
+ */
+export function registerTool(server: McpServer, spec: ToolSpec, services: ToolServices): void {
+  server.registerTool(
+    spec.name,
+    {
+      title: spec.title,
+      description: spec.description,
+      inputSchema: spec.input,
+      outputSchema: spec.output,
+      annotations: { title: spec.title, ...spec.annotations },
+    },
+    (async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
+      const started = performance.now();
+      const principal = principalFromAuthInfo(extra.authInfo);
+      const sessionId = extra.sessionId;
+      return tracer.startActiveSpan(`mcp.tool ${spec.name}`, async (span) => {
+        span.setAttributes({
+          'mcp.tool.name': spec.name,
+          'mcp.session.id': sessionId ?? '',
+          'mcp.client.id': principal?.clientId ?? '',
+          'enduser.id': principal?.sub ?? '',
+        });
+        let outcome: Outcome = 'success';
+        let result: CallToolResult;
+        let errorText: string | undefined;
+        try {
+          if (!principal) throw new Error('tool called without an authenticated principal');
+          if (!principal.scopes.includes(spec.scope)) {
+            outcome = 'denied';
+            errorText = `missing scope ${spec.scope}`;
+            await services.audit.record({
+              action: `tool.${spec.name}`,
+              outcome: 'denied',
+              actorId: principal.sub,
+              clientId: principal.clientId,
+              details: { reason: 'insufficient_scope', required: spec.scope, session: sessionId },
+            });
+            result = toolError(
+              `Permission denied: ${spec.name} needs the "${spec.scope}" permission, which this connection was not granted. Ask the person to reconnect the server in their MCP client and grant it.`,
+              { error: 'insufficient_scope', required_scope: spec.scope },
+            );
+          } else {
+            const decision = await services.rateLimiter.consume(spec.access, principal.clientId, principal.sub);
+            if (!decision.allowed) {
+              outcome = 'rate_limited';
+              errorText = 'rate limited';
+              await services.audit.record({
+                action: `tool.${spec.name}`,
+                outcome: 'denied',
+                actorId: principal.sub,
+                clientId: principal.clientId,
+                details: { reason: 'rate_limited', class: spec.access, retry_after_seconds: decision.retryAfterSeconds, session: sessionId },
+              });
+              result = toolError(
+                `Rate limit reached: at most ${decision.limit} ${spec.access} calls per minute per user and client. Retry after ${decision.retryAfterSeconds} seconds; do not retry before then.`,
+                { error: 'rate_limited', retry_after_seconds: decision.retryAfterSeconds },
+              );
+            } else {
+              const run = await spec.run(args as never, { principal, sessionId, server, extra, services });
+              result = run.result;
+              if (result.isError) outcome = 'tool_error';
+              if (spec.access === 'write' && run.audit) {
+                await services.audit.record({
+                  action: `tool.${spec.name}`,
+                  outcome: result.isError ? 'error' : 'success',
+                  actorId: principal.sub,
+                  clientId: principal.clientId,
+                  targetType: run.audit.targetType,
+                  targetId: run.audit.targetId,
+                  details: { ...run.audit.details, session: sessionId },
+                });
+              }
+            }
+          }
+        } catch (err) {
+          if (err instanceof DomainError) {
+            outcome = 'tool_error';
+            errorText = err.message;
+            result = toolError(err.message, { error: err.code });
+            if (spec.access === 'write' && principal) {
+              await services.audit.record({
+                action: `tool.${spec.name}`,
+                outcome: 'error',
+                actorId: principal.sub,
+                clientId: principal.clientId,
+                details: { error: err.code, message: err.message, session: sessionId },
+              });
+            }
+          } else {
+            outcome = 'error';
+            const ref = crypto.randomUUID();
+            errorText = (err as Error)?.message ?? String(err);
+            services.logger.error({ err, ref, tool: spec.name, session: sessionId }, 'tool failed');
+            span.recordException(err as Error);
+            result = toolError(`The ticketing server failed to complete ${spec.name} (reference ${ref}). Nothing suggests your input was wrong; you may retry once.`);
+          }
+        }
+        const latencyMs = performance.now() - started;
+        const resultBytes = Buffer.byteLength(JSON.stringify(result));
+        services.metrics.toolCalls.inc({ tool: spec.name, outcome });
+        services.metrics.toolDuration.observe({ tool: spec.name, outcome }, latencyMs / 1000);
+        span.setAttributes({ 'mcp.tool.outcome': outcome, 'mcp.tool.result_bytes': resultBytes });
+        span.setStatus(outcome === 'error' ? { code: SpanStatusCode.ERROR, message: errorText } : { code: SpanStatusCode.OK });
+        span.end();
+        services.logger.info(
+          {
+            session: sessionId,
+            client_id: principal?.clientId,
+            sub: principal?.sub,
+            tool: spec.name,
+            outcome,
+            latency_ms: Math.round(latencyMs * 10) / 10,
+            result_bytes: resultBytes,
+            error: errorText,
+          },
+          'tool call',
+        );
+        return result;
+      });
+    }) as never,
+  );
+}
