@@ -72,9 +72,9 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     clientBasedCORS: (_ctx, origin, client) =>
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    // scopes_supported is set by the middleware below: oidc-provider only fills absent members from here.
     discovery: {
       service_documentation: `${config.ISSUER}/`,
-      scopes_supported: ALL_SCOPES.map((s) => s.name),
     },
     features: {
       devInteractions: { enabled: false },
@@ -127,6 +127,15 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
   provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: InstanceType<typeof provider.Client>, value: string) {
     return originalRedirectUriAllowed.call(this, value) || loopbackRedirectMatches(value, this.redirectUris ?? []);
   };
+
+  // oidc-provider advertises only its OIDC `scopes` (identity ones); the resource scopes live in
+  // getResourceServerInfo. Clients (claude.ai) ask for what scopes_supported lists: list the catalogue.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      (ctx.body as Record<string, unknown>).scopes_supported = ALL_SCOPES.map((s) => s.name);
+    }
+  });
 
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server_error'));
   return provider;
