@@ -80,7 +80,11 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
       devInteractions: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client may only revoke what was issued to it (RFC 7009 §2.1).
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       introspection: {
         enabled: true,
         // A client may introspect tokens issued to itself (public clients too: RFC 7662 §2.1 leaves

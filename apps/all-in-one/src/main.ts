@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The whole system in one process on the embedded database (PGlite keeps one process per data
+// folder): the authorization server and the MCP server share one connection. Separate processes
+// and replicas run each app's own entry point against PostgreSQL.
+import path from 'node:path';
+import { applyMigrations, connectDatabase } from '@mcp-gw/db';
+import { ConfigError, createLogger } from '@mcp-gw/shared';
+import { loadAuthServerConfig, startAuthServer } from '@mcp-gw/auth-server';
+import { addUserToDemoProjects, loadMcpConfig, seedDemoTickets, startMcpServer } from '@mcp-gw/mcp-server';
+import { loadOrCreateDevSecrets } from './dev-secrets.js';
+
+const env = process.env;
+const dataDir = path.resolve(env.DATA_DIR ?? 'data');
+const authPort = env.AUTH_PORT ?? '4000';
+const mcpPort = env.MCP_PORT ?? '3000';
+const issuer = env.ISSUER ?? `http://localhost:${authPort}`;
+const resource = env.MCP_RESOURCE_URL ?? `http://localhost:${mcpPort}/mcp`;
+const databaseUrl = env.DATABASE_URL ?? `pglite:${path.join(dataDir, 'pglite')}`;
+
+async function main(): Promise<void> {
+  const devSecrets = env.KEY_ENCRYPTION_KEY ? undefined : loadOrCreateDevSecrets(dataDir);
+  const shared = { DATABASE_URL: databaseUrl, MCP_RESOURCE_URL: resource };
+  const authConfig = loadAuthServerConfig({
+    ...env,
+    ...shared,
+    PORT: authPort,
+    ISSUER: issuer,
+    KEY_ENCRYPTION_KEY: env.KEY_ENCRYPTION_KEY ?? devSecrets?.keyEncryptionKey,
+  });
+  const mcpConfig = loadMcpConfig({ ...env, ...shared, PORT: mcpPort, AUTH_ISSUER: issuer });
+  const logger = createLogger('mcp-gateway', authConfig.LOG_LEVEL);
+
+  const db = await connectDatabase(databaseUrl);
+  const migrations = await applyMigrations(db);
+  if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'migrations applied');
+
+  const auth = await startAuthServer({ config: authConfig, db, logger: logger.child({ app: 'auth-server' }) });
+  const demoEmail = env.DEMO_EMAIL ?? 'demo@example.com';
+  const demoPassword = env.DEMO_PASSWORD ?? devSecrets?.demoPassword;
+  const demo = await auth.accounts.ensureDemoUser(demoEmail, demoPassword);
+  const users = await db.prisma.user.findMany({ select: { id: true }, orderBy: { createdAt: 'asc' } });
+  await seedDemoTickets(db, { userIds: users.map((u) => u.id) });
+  if (demo) await addUserToDemoProjects(db, demo.user.id, 'admin');
+
+  const mcp = await startMcpServer({ config: mcpConfig, db, logger: logger.child({ app: 'mcp-server' }) });
+  const demoUser = await db.prisma.user.findUnique({ where: { email: demoEmail.toLowerCase() } });
+  const passwordLine = demoUser
+    ? demoPassword
+      ? `${demoEmail} / ${demo?.generatedPassword ?? demoPassword}`
+      : `${demoEmail} (password chosen at first start)`
+    : 'none (add one with: pnpm admin users add you@example.com --admin)';
+
+  console.log(`
+  MCP ticketing gateway is running (embedded database in ${path.relative(process.cwd(), dataDir) || '.'})
+
+    MCP server URL (add this in your client):  ${resource}
+    Authorization server:                      ${issuer}
+    Demo login:                                ${passwordLine}
+
+  Stop with Ctrl+C.
+`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1); // a second signal exits at once
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await mcp.close();
+    await auth.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

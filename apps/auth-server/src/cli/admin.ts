@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// `pnpm admin …`: operator commands against DATABASE_URL (the embedded database by default).
+import { parseArgs } from 'node:util';
+import { applyMigrations, connectDatabase } from '@mcp-gw/db';
+import { ConfigError, createLogger } from '@mcp-gw/shared';
+import { AccountService } from '../accounts.js';
+import { AuditLog } from '../audit.js';
+import { loadAuthServerConfig } from '../config.js';
+import { SecretBox } from '../crypto-box.js';
+import { SigningKeyStore } from '../keys.js';
+
+const USAGE = `Usage: pnpm admin <command>
+
+  users list                                   List users
+  users add <email> [--name N] [--admin]       Add a user (password from ADMIN_NEW_PASSWORD or prompted)
+  users set-password <email>                   Set a user's password (ADMIN_NEW_PASSWORD or prompted)
+  users disable <email> | users enable <email> Block or allow sign-in
+  keys list                                    List signing keys
+  keys rotate                                  New signing key; old ones stay published for tokens already issued
+  keys prune [--older-than-days N]             Delete retired keys older than N days (default 2)
+`;
+
+async function readPassword(): Promise<string> {
+  if (process.env.ADMIN_NEW_PASSWORD) return process.env.ADMIN_NEW_PASSWORD;
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split('\n')[0]!.trim();
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question('New password (min 8 characters): ');
+  rl.close();
+  return answer.trim();
+}
+
+export async function runAdminCli(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, admin: { type: 'boolean' }, 'older-than-days': { type: 'string' }, help: { type: 'boolean' } },
+  });
+  const [group, command, arg] = positionals;
+  if (values.help || !group) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const config = loadAuthServerConfig();
+  const db = await connectDatabase(config.DATABASE_URL, { poolSize: 2 });
+  try {
+    await applyMigrations(db);
+    const prisma = db.prisma;
+    const accounts = new AccountService(prisma);
+    const audit = new AuditLog(prisma, createLogger('admin-cli', 'warn'));
+    const keys = new SigningKeyStore(prisma, new SecretBox(config.KEY_ENCRYPTION_KEY));
+    const actor = { actorType: 'admin' as const, actorId: `cli:${process.env.USER ?? 'unknown'}` };
+    switch (`${group} ${command ?? ''}`.trim()) {
+      case 'users list': {
+        const users = await prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
+        console.table(users.map((u) => ({ email: u.email, name: u.name, admin: u.isAdmin, disabled: !!u.disabledAt, created: u.createdAt.toISOString(), last_login: u.lastLoginAt?.toISOString() ?? '' })));
+        return 0;
+      }
+      case 'users add': {
+        if (!arg) throw new UsageError('users add needs an email');
+        const password = await readPassword();
+        const user = await accounts.create({ email: arg, password, name: values.name ?? arg.split('@')[0]!, isAdmin: values.admin });
+        await audit.record({ ...actor, action: 'user.created', targetType: 'user', targetId: user.id, details: { email: user.email, admin: user.isAdmin } });
+        console.log(`added ${user.isAdmin ? 'admin' : 'user'} ${user.email} (${user.id})`);
+        return 0;
+      }
+      case 'users set-password': {
+        const user = arg ? await prisma.user.findUnique({ where: { email: arg.toLowerCase() } }) : null;
+        if (!user) throw new UsageError(`no user ${arg ?? ''}`);
+        await accounts.setPassword(user.id, await readPassword());
+        await audit.record({ ...actor, action: 'user.password_set', targetType: 'user', targetId: user.id });
+        console.log(`password set for ${user.email}`);
+        return 0;
+      }
+      case 'users disable':
+      case 'users enable': {
+        const user = arg ? await prisma.user.findUnique({ where: { email: arg.toLowerCase() } }) : null;
+        if (!user) throw new UsageError(`no user ${arg ?? ''}`);
+        const disabledAt = command === 'disable' ? new Date() : null;
+        await prisma.user.update({ where: { id: user.id }, data: { disabledAt } });
+        await audit.record({ ...actor, action: `user.${command}d`, targetType: 'user', targetId: user.id });
+        console.log(`${user.email} ${command}d`);
+        return 0;
+      }
+      case 'keys list': {
+        const rows = await prisma.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
+        console.table(rows.map((k) => ({ kid: k.kid, alg: k.alg, status: k.status, created: k.createdAt.toISOString(), retired: k.retiredAt?.toISOString() ?? '' })));
+        return 0;
+      }
+      case 'keys rotate': {
+        const { kid, retired } = await keys.rotate();
+        await audit.record({ ...actor, action: 'keys.rotated', targetType: 'signing_key', targetId: kid, details: { retired } });
+        console.log(`new signing key ${kid}; retired ${retired.join(', ') || 'none'} (still published). Restart the authorization server replicas to sign with it.`);
+        return 0;
+      }
+      case 'keys prune': {
+        const days = Number(values['older-than-days'] ?? 2);
+        const count = await keys.pruneRetired(days * 86_400);
+        console.log(`deleted ${count} retired key(s)`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+class UsageError extends Error {}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/admin.js')) {
+  runAdminCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
+      else if (err instanceof ConfigError) console.error(err.message);
+      else console.error(`error: ${(err as Error).message}`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    },
+  );
+}

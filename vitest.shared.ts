@@ -1,0 +1,20 @@
+import path from 'node:path';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+
+/**
+ * The test settings every package uses: real servers and databases per file (so generous timeouts,
+ * two files at a time on a 2-core machine) and a JSON report that `npm test` sums into one line.
+ */
+export function packageTestConfig(packageDir: string, overrides: ViteUserConfig['test'] = {}) {
+  const name = path.basename(packageDir);
+  return defineConfig({
+    test: {
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+      maxWorkers: 2,
+      reporters: ['default', ['json', { outputFile: path.resolve(packageDir, '../../test-results', `${name}.json`) }]],
+      ...overrides,
+    },
+  });
+}
