@@ -16,7 +16,6 @@ import { SecretBox } from './crypto-box.js';
 import { interactionRouter } from './interactions/router.js';
 import { loadCookieKeys, SigningKeyStore } from './keys.js';
 import { createProvider } from './provider.js';
-import { discoveryScopes } from './discovery.js';
 import { trackRegistrations } from './registration/tracking.js';
 import { oauthError, registrationRouter } from './registration/router.js';
 import { APP_CSS } from './views/styles.js';
@@ -110,7 +109,6 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   });
   app.get('/', (_req, res) => void res.type('html').send(renderHomePage(config)));
 
-  app.use(discoveryScopes);
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
   app.use(interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }));
