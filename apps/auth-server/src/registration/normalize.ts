@@ -1,4 +1,4 @@
-import { isKnownScope, parseScope } from '@mcp-gw/shared';
+import { isKnownScope, parseScope, SCOPES } from '@mcp-gw/shared';
 import { checkRedirectUri } from './redirect-uri-policy.js';
 
 export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
@@ -90,8 +90,12 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
     if (known.length !== requested.length) {
       adjustments.push(`ignored unknown scope values: ${requested.filter((s) => !isKnownScope(s)).join(', ')}`);
     }
-    // No known scope left: the client is not restricted to a subset (the consent page still decides).
-    if (known.length) metadata.scope = known.join(' ');
+    // oidc-provider refuses a client `scope` naming anything but its OIDC (identity) scopes, and the
+    // client `scope` only ever restricts those: resource scopes (what the MCP SDK registers with, taken
+    // from the PRM) are decided per resource and on the consent page, so they are not kept here.
+    const identity = known.filter((s) => SCOPES[s].audience === 'identity');
+    // No identity scope left: the client is not restricted to a subset (the consent page still decides).
+    if (identity.length) metadata.scope = identity.join(' ');
     else delete metadata.scope;
   }
 
