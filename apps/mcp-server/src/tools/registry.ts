@@ -67,11 +67,17 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spe
   return spec;
 }
 
+export const ERROR_META_KEY = 'io.mcp-gw/error';
+
+/**
+ * A tool error result. Machine-readable details go in `_meta`, not `structuredContent`: clients
+ * validate structuredContent against the tool's outputSchema even on errors (the SDK client does).
+ */
 export function toolError(message: string, details?: Record<string, unknown>): CallToolResult {
   return {
     isError: true,
     content: [{ type: 'text', text: message }],
-    ...(details ? { structuredContent: details } : {}),
+    ...(details ? { _meta: { [ERROR_META_KEY]: details } } : {}),
   };
 }
 
