@@ -25,8 +25,12 @@ export const optionalString = () =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A TCP port; unset or empty (`PORT=`) means the fallback, not port 0 (which `Number('')` would give). */
 export const portNumber = (fallback: number) =>
-  z.coerce.number().int().min(0).max(65535).default(fallback);
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).default(fallback),
+  );
 
 export const booleanFlag = (fallback: boolean) =>
   z

@@ -77,7 +77,7 @@ export class AccessTokenVerifier {
       clientId,
       scopes: parseScope(typeof payload.scope === 'string' ? payload.scope : ''),
       grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
-      jti: payload.jti,
+      jti: typeof payload.jti === 'string' ? payload.jti : undefined,
       issuedAt: payload.iat,
       expiresAt: payload.exp!,
       claims: payload,
