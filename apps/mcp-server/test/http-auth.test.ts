@@ -68,7 +68,7 @@ describe('bearer token checks on /mcp', () => {
     expect(challenge).toContain('scope="tickets:read tickets:write"');
     expect(challenge).not.toContain('error=');
     expect(challenge).not.toContain('offline_access');
-    expect(await res.json()).toMatchObject({ error: expect.any(String) });
+    expect((await res.json() as any)).toMatchObject({ error: expect.any(String) });
   });
 
   it('GET and DELETE without a token are 401 as well', async () => {
@@ -97,7 +97,7 @@ describe('bearer token checks on /mcp', () => {
       const challenge = res.headers.get('www-authenticate')!;
       expect(challenge).toContain('error="invalid_token"');
       expect(challenge).toContain(`resource_metadata="${prm()}"`);
-      const body = await res.json();
+      const body = (await res.json() as any);
       expect(body.error).toBe('invalid_token');
       expect(body.error_description).toMatch(description);
       expect(res.headers.get('mcp-session-id')).toBeNull();
@@ -164,7 +164,7 @@ describe('sessions', () => {
     const token = await h.token({ sub: h.users.alice });
     const res = await post(token, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': 'no-such-session' });
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe(-32001);
+    expect(((await res.json() as any)).error.code).toBe(-32001);
   });
 
   it('non-initialize request without a session id: 400', async () => {
@@ -181,7 +181,7 @@ describe('sessions', () => {
     for (const token of [bobToken, otherClient]) {
       const res = await post(token, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_projects', arguments: {} } }, { 'mcp-session-id': sessionId });
       expect(res.status).toBe(404);
-      const body = await res.json();
+      const body = (await res.json() as any);
       expect(JSON.stringify(body)).not.toContain('WEB');
       const del = await fetch(h.mcpUrl, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'mcp-session-id': sessionId } });
       expect(del.status).toBe(404);
@@ -259,7 +259,7 @@ describe('transport hardening', () => {
     const token = await h.token({ sub: h.users.alice });
     const res = await post(token, '{"jsonrpc": "2.0", "method": ');
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = (await res.json() as any);
     expect(body.error.code).toBe(-32700);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.js/);
   });
@@ -269,7 +269,7 @@ describe('transport hardening', () => {
     for (const body of [{ hello: 'world' }, { jsonrpc: '1.0', id: 1, method: 'ping' }, [], { jsonrpc: '2.0', id: {}, method: 'x' }]) {
       const res = await post(token, body);
       expect(res.status).toBe(400);
-      expect((await res.json()).error.code).toBe(-32600);
+      expect(((await res.json() as any)).error.code).toBe(-32600);
     }
   });
 
@@ -278,7 +278,7 @@ describe('transport hardening', () => {
     const huge = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(1024 * 1024 + 10) } });
     const res = await post(token, huge);
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe(-32600);
+    expect(((await res.json() as any)).error.code).toBe(-32600);
   });
 
   it('a non-JSON content type is refused with 415', async () => {
