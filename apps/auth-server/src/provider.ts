@@ -8,6 +8,7 @@ import { resourceUrls, type AuthServerConfig } from './config.js';
 import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
 import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
 import { renderErrorPage } from './views/pages.js';
+import { introspectJwtAccessTokens } from './jwt-introspection.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -87,12 +88,10 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
       },
       introspection: {
         enabled: true,
-        // A client may introspect tokens issued to itself (public clients too: RFC 7662 §2.1 leaves
-        // the authorization of the caller to the server).
-        allowedPolicy: async (ctx, client, token) => {
-          if (client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId) return false;
-          return true;
-        },
+        // A client may introspect tokens issued to itself, and only those (public clients too: RFC 7662
+        // §2.1 leaves the authorization of the caller to the server). Anyone can register a confidential
+        // client, so being one proves nothing about a right to read other clients' tokens.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       userinfo: { enabled: true },
       resourceIndicators: {
@@ -140,6 +139,8 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
       (ctx.body as Record<string, unknown>).scopes_supported = ALL_SCOPES.map((s) => s.name);
     }
   });
+
+  introspectJwtAccessTokens(provider, { issuer: config.ISSUER, jwks });
 
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server_error'));
   return provider;
