@@ -12,3 +12,4 @@ export {
   type VerifiedAccessToken,
   type RevocationCheck,
 } from './token-verifier.js';
+export * from './revocation.js';

@@ -223,7 +223,18 @@ describe('JwksCache: authorization server down', () => {
     await refusedWith(verifier.verify(token), 'The access token could not be verified');
     expect(jwks.ready).toBe(false);
     as.failWith = undefined;
-    expect((await verifier.verify(token)).sub).toBe('user-1');
+    // Within the cooldown a never-loaded cache does not hammer the server again…
+    const before = as.counts.metadata + as.counts.jwks;
+    await refusedWith(verifier.verify(token), 'The access token could not be verified');
+    expect(as.counts.metadata + as.counts.jwks).toBe(before);
+    // …and after it, the next verification loads the keys.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 11_000);
+    try {
+      expect((await verifier.verify(token)).sub).toBe('user-1');
+    } finally {
+      vi.useRealTimers();
+    }
     expect(jwks.ready).toBe(true);
   });
 });

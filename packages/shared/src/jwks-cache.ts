@@ -4,6 +4,8 @@ export interface JwksCacheOptions {
   /** The issuer whose RFC 8414 metadata names `jwks_uri` (used when `jwksUri` is not given). */
   issuer: string;
   jwksUri?: string;
+  /** A fixed key set (the authorization server verifying its own tokens): nothing is fetched. */
+  keys?: JSONWebKeySet;
   /** Keys are re-read in the background after this long (ms). */
   maxAgeMs?: number;
   /** An unknown `kid` triggers a refetch at most this often (ms): a flood of forged kids cannot hammer the AS. */
@@ -35,6 +37,11 @@ export class JwksCache {
     this.cooldownMs = options.cooldownMs ?? 10_000;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.fetchImpl = options.fetch ?? fetch;
+    if (options.keys) {
+      this.jwks = options.keys;
+      this.local = createLocalJWKSet(options.keys);
+      this.fetchedAt = Number.POSITIVE_INFINITY;
+    }
   }
 
   /** True once keys have been loaded at least once. */
@@ -44,7 +51,14 @@ export class JwksCache {
 
   /** The jose key resolver: picks by kid/alg, refetching once on a miss. */
   readonly getKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
-    if (!this.local) await this.refresh(true);
+    if (!this.local) {
+      // Never loaded: retry at most once per cooldown, so a down authorization server at start-up
+      // is not sent one request per incoming token.
+      if (!this.inflight && this.lastAttempt && Date.now() - this.lastAttempt < this.cooldownMs) {
+        throw new Error('signing keys are not available yet');
+      }
+      await this.refresh(true);
+    }
     else if (Date.now() - this.fetchedAt > this.maxAgeMs) void this.refresh(false).catch(() => {});
     try {
       return await this.local!(header, token);
@@ -72,6 +86,7 @@ export class JwksCache {
 
   private async load(): Promise<void> {
     this.lastAttempt = Date.now();
+    if (this.options.keys) return;
     const uri = this.jwksUri ?? (this.jwksUri = await this.discoverJwksUri());
     const body = (await this.getJson(uri)) as JSONWebKeySet;
     if (!body || !Array.isArray(body.keys)) throw new Error(`${uri} did not return a JWK set`);
