@@ -15,7 +15,13 @@ import { resourceUrls, type AuthServerConfig } from './config.js';
 import { SecretBox } from './crypto-box.js';
 import { interactionRouter } from './interactions/router.js';
 import { loadCookieKeys, SigningKeyStore } from './keys.js';
-import { createProvider } from './provider.js';
+import { adminApiResource, createProvider } from './provider.js';
+import { adminApiRouter } from './admin/api.js';
+import { consoleRouter } from './admin/router.js';
+import { AdminService } from './admin/service.js';
+import { createRevocationPublisher } from './revocation-bus.js';
+import { AccessTokenVerifier, JwksCache } from '@mcp-gw/shared';
+import { exportJWK, importJWK } from 'jose';
 import { trackRegistrations } from './registration/tracking.js';
 import { oauthError, registrationRouter } from './registration/router.js';
 import { APP_CSS } from './views/styles.js';
@@ -24,6 +30,7 @@ import { renderErrorPage } from './views/pages.js';
 
 export interface AuthApp {
   app: express.Express;
+  admin: AdminService;
   provider: Provider;
   accounts: AccountService;
   audit: AuditLog;
@@ -53,6 +60,16 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const audit = new AuditLog(prisma, logger);
   const provider = createProvider({ config, prisma, accounts, jwks, cookieKeys, logger });
   trackRegistrations({ provider, prisma, audit, logger });
+  const admin = new AdminService(prisma, audit, createRevocationPublisher(redis as never, logger), logger);
+  // The admin API verifies its tokens against our own public keys, without a network round trip.
+  const publicJwks = await Promise.all(
+    jwks.map(async ({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => ({ ...(await exportJWK(await importJWK(pub, 'RS256'))), kid: pub.kid, alg: 'RS256', use: 'sig' })),
+  );
+  const adminVerifier = new AccessTokenVerifier({
+    issuer: config.ISSUER,
+    audience: adminApiResource(config),
+    jwks: new JwksCache({ issuer: config.ISSUER, keys: { keys: publicJwks } }),
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -109,6 +126,17 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   });
   app.get('/', (_req, res) => void res.type('html').send(renderHomePage(config)));
 
+  app.get('/.well-known/oauth-protected-resource/admin/api', (_req, res) => {
+    res.set('Access-Control-Allow-Origin', '*').json({
+      resource: adminApiResource(config),
+      authorization_servers: [config.ISSUER],
+      scopes_supported: ['admin'],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Authorization server admin API',
+    });
+  });
+  app.use(adminApiRouter({ admin, accounts, verifier: adminVerifier, resource: adminApiResource(config) }));
+  app.use(consoleRouter({ config, provider, accounts, admin }));
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
   app.use(interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }));
@@ -137,6 +165,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
 
   return {
     app,
+    admin,
     provider,
     accounts,
     audit,

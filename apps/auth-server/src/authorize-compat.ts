@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MCP_SCOPES, parseScope } from '@mcp-gw/shared';
+import { CONSOLE_CLIENT_ID } from './admin/session.js';
 
 /**
  * Smooths over dialects real MCP clients send to the authorization endpoint before oidc-provider
@@ -10,6 +11,7 @@ export function authorizeCompat(mcpResources: readonly string[]) {
   return (req: Request, _res: Response, next: NextFunction): void => {
   if (req.method !== 'GET' || req.path !== '/auth') return next();
   const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1));
+  if (query.get('client_id') === CONSOLE_CLIENT_ID) return next();
   if (query.getAll('scope').length > 1 || query.getAll('resource').length > 1) return next(); // oidc-provider refuses duplicates
   const resource = query.get('resource')?.replace(/\/+$/, '');
   if (resource && !mcpResources.includes(resource)) return next();

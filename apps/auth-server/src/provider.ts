@@ -9,6 +9,7 @@ import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
 import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
 import { renderErrorPage } from './views/pages.js';
 import { introspectJwtAccessTokens } from './jwt-introspection.js';
+import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -31,6 +32,42 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
 
   const configuration: Configuration = {
     adapter: prismaAdapterFactory(prisma),
+    // The admin area and the account page sign in through this first-party client.
+    clients: [
+      {
+        client_id: CONSOLE_CLIENT_ID,
+        client_name: 'Account console',
+        redirect_uris: [`${config.ISSUER}${CONSOLE_CALLBACK_PATH}`],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        scope: 'openid',
+      },
+    ],
+    loadExistingGrant: async (ctx) => {
+      const { client, session, provider: p } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const fromSession = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      if (fromSession) {
+        const grant = await p.Grant.find(fromSession);
+        if (grant) return grant;
+      }
+      if (client.clientId === CONSOLE_CLIENT_ID) {
+        // First party: signing in to our own console needs no consent.
+        const grant = new p.Grant({ clientId: client.clientId, accountId: session.accountId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
+      // Consent is remembered across sign-ins: the newest live grant of this user to this client.
+      const row = await prisma.oidcArtifact.findFirst({
+        where: { model: 'Grant', clientId: client.clientId, accountId: session.accountId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        orderBy: { createdAt: 'desc' },
+        select: { payload: true },
+      });
+      const grantId = (row?.payload as { jti?: string } | undefined)?.jti;
+      return grantId ? p.Grant.find(grantId) : undefined;
+    },
     jwks: { keys: jwks as never },
     cookies: {
       keys: cookieKeys,
@@ -96,7 +133,7 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
       userinfo: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => config.MCP_RESOURCE_URL,
+        defaultResource: async (_ctx, client) => (client?.clientId === CONSOLE_CLIENT_ID ? undefined : config.MCP_RESOURCE_URL),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resourceIndicator) => {
           const resource = resourceIndicator.replace(/\/+$/, '');

@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type NextFunction } from 'express';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
-import { parseScope, type Logger } from '@mcp-gw/shared';
+import { ADMIN_SCOPE, parseScope, type Logger } from '@mcp-gw/shared';
 import type { PrismaClient } from '@mcp-gw/db';
 import type { AccountService } from '../accounts.js';
 import type { AuditLog } from '../audit.js';
@@ -157,8 +157,11 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
       const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId, clientId });
       if (promptDetails.missingOIDCScope?.length) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
       if (promptDetails.missingOIDCClaims?.length) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+      const user = await accounts.find(accountId);
       for (const [resource, scopes] of Object.entries(promptDetails.missingResourceScopes ?? {})) {
-        grant.addResourceScope(resource, scopes.join(' '));
+        // Only administrators can hand out the admin scope, whatever a client asks for.
+        const allowed = scopes.filter((s) => s !== ADMIN_SCOPE || user?.isAdmin);
+        if (allowed.length) grant.addResourceScope(resource, allowed.join(' '));
       }
       const grantId = await grant.save();
       void audit.record({
