@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { applyMigrations, connectDatabase, type Database } from '@mcp-gw/db';
 import { createLogger } from '@mcp-gw/shared';
+import { pino } from 'pino';
 import { buildConfig, createMcpApp, type McpApp, type McpServerConfig } from '../../src/index.js';
 import { seedDemoTickets } from '../../src/domain/seed.js';
 import { startTestIssuer, type MintOptions, type TestIssuer } from './issuer.js';
@@ -50,7 +51,16 @@ async function createUser(db: Database, email: string, name: string): Promise<st
  * A real MCP server on loopback (port 0) over an in-memory PGlite database (or `databaseUrl`), with the
  * test issuer as its authorization server, demo data for alice and bob, and a private project for carol.
  */
-export async function startHarness(options: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: {
+    env?: Record<string, string>;
+    /** Environment that needs the users' ids (e.g. MCP_AUTH_DISABLED_SUB). */
+    envFor?: (users: Users) => Record<string, string>;
+    databaseUrl?: string;
+    /** Where log lines go (default: discarded unless TEST_LOG_LEVEL is set). */
+    logStream?: NodeJS.WritableStream;
+  } = {},
+): Promise<Harness> {
   const db = await connectDatabase(options.databaseUrl ?? 'pglite:memory');
   await applyMigrations(db);
   const alice = await createUser(db, 'alice@example.com', 'Alice Archer');
@@ -83,8 +93,11 @@ export async function startHarness(options: { env?: Record<string, string>; data
     ALLOWED_ORIGINS: 'http://localhost:6274',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
+    ...options.envFor?.({ alice, bob, carol }),
   });
-  const logger = createLogger('mcp-server-test', config.LOG_LEVEL);
+  const logger = options.logStream
+    ? pino({ level: 'info' }, options.logStream as pino.DestinationStream)
+    : createLogger('mcp-server-test', config.LOG_LEVEL);
   const mcp = createMcpApp({ config, db, logger });
   server.on('request', mcp.app);
 

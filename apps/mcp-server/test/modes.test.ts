@@ -1,0 +1,70 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createLogger } from '@mcp-gw/shared';
+import { Client, StreamableHTTPClientTransport, startHarness, type Harness } from './support/harness.js';
+import { ToolRateLimiter } from '../src/tools/rate-limit.js';
+
+describe('MCP_AUTH_DISABLED (benchmarks only)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ envFor: (users) => ({ MCP_AUTH_DISABLED: 'true', MCP_AUTH_DISABLED_SUB: users.alice }) });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('serves /mcp without a token as the configured user, still scoped to that user\'s projects', async () => {
+    const client = new Client({ name: 'bench', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(h.mcpUrl)));
+    const r = await client.callTool({ name: 'list_projects', arguments: {} });
+    expect((r.structuredContent as { projects: { key: string }[] }).projects.map((p) => p.key)).toEqual(['MOB', 'OPS', 'WEB']);
+    await client.close();
+  });
+});
+
+const redisUrl = process.env.TEST_REDIS_URL;
+
+describe.skipIf(!redisUrl)('rate limits in Redis (TEST_REDIS_URL)', () => {
+  it('replicas sharing one Redis share one budget per user and client', async () => {
+    const a = new Redis(redisUrl!, { enableOfflineQueue: false, lazyConnect: true });
+    const b = new Redis(redisUrl!, { enableOfflineQueue: false, lazyConnect: true });
+    await Promise.all([a.connect(), b.connect()]);
+    try {
+      const logger = createLogger('test', 'silent');
+      const first = new ToolRateLimiter({ read: 100, write: 2 }, logger, a);
+      const second = new ToolRateLimiter({ read: 100, write: 2 }, logger, b);
+      const sub = crypto.randomUUID();
+      expect((await first.consume('write', 'client', sub)).allowed).toBe(true);
+      expect((await second.consume('write', 'client', sub)).allowed).toBe(true);
+      const third = await first.consume('write', 'client', sub);
+      expect(third.allowed).toBe(false);
+      if (!third.allowed) expect(third.retryAfterSeconds).toBeGreaterThan(0);
+      // Other class and other user are separate budgets.
+      expect((await second.consume('read', 'client', sub)).allowed).toBe(true);
+      expect((await second.consume('write', 'client', crypto.randomUUID())).allowed).toBe(true);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it('the app uses Redis for its limits when REDIS_URL is set', async () => {
+    const h = await startHarness({ env: { REDIS_URL: redisUrl!, RATE_LIMIT_WRITE_PER_MINUTE: '1' } });
+    try {
+      const c = await h.connect(await h.token({ sub: h.users.alice, clientId: `redis-${crypto.randomUUID()}` }));
+      const create = (title: string) => c.client.callTool({ name: 'create_ticket', arguments: { project: 'WEB', title, body: 'x' } });
+      expect((await create('First via redis')).isError).toBeFalsy();
+      const second = await create('Second via redis');
+      expect(second.isError).toBe(true);
+      const probe = new Redis(redisUrl!);
+      try {
+        expect((await probe.keys('mcp_rl_write*')).length).toBeGreaterThan(0);
+      } finally {
+        probe.disconnect();
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});
