@@ -160,6 +160,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
     sweepExpired(prisma)
       .then((count) => count && logger.info({ count }, 'expired rows removed'))
       .catch((err) => logger.warn({ err }, 'cleanup failed'));
+    admin.purgeUnusedClients(config.CLIENT_UNUSED_TTL, config.CLIENT_IDLE_TTL).catch((err) => logger.warn({ err }, 'client purge failed'));
   }, config.CLEANUP_INTERVAL * 1000);
   sweep.unref();
 

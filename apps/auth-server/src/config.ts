@@ -38,6 +38,10 @@ const schema = z
     LOGIN_FAILURES_BEFORE_BACKOFF: z.coerce.number().int().min(1).default(5),
     REDIS_URL: optionalString(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Dynamic registrations that never obtained a token are purged after this long (seconds). */
+    CLIENT_UNUSED_TTL: z.coerce.number().int().min(60).default(24 * 3600),
+    /** Dynamic registrations unused for this long are purged (seconds). */
+    CLIENT_IDLE_TTL: z.coerce.number().int().min(3600).default(90 * 86_400),
     /** Expired rows are swept this often (seconds). */
     CLEANUP_INTERVAL: z.coerce.number().int().min(5).default(600),
   })

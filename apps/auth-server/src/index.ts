@@ -3,3 +3,6 @@ export { loadAuthServerConfig, resourceUrls, type AuthServerConfig } from './con
 export { AccountService } from './accounts.js';
 export { SigningKeyStore } from './keys.js';
 export { SecretBox } from './crypto-box.js';
+export { AdminService, NotFound, type ClientSummary, type GrantSummary } from './admin/service.js';
+export { connectRedis, closeRedis } from './redis.js';
+export { runAdminCli } from './cli/admin.js';

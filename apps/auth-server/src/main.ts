@@ -3,6 +3,7 @@ import { applyMigrations, connectDatabase } from '@mcp-gw/db';
 import { ConfigError, createLogger } from '@mcp-gw/shared';
 import { startAuthServer } from './app.js';
 import { loadAuthServerConfig } from './config.js';
+import { closeRedis, connectRedis } from './redis.js';
 
 // Standalone entry: one authorization server process (a replica, when DATABASE_URL is PostgreSQL).
 let config;
@@ -15,7 +16,8 @@ try {
 const logger = createLogger('auth-server', config.LOG_LEVEL);
 const db = await connectDatabase(config.DATABASE_URL);
 await applyMigrations(db);
-const running = await startAuthServer({ config, db, logger });
+const redis = await connectRedis(config.REDIS_URL, logger);
+const running = await startAuthServer({ config, db, logger, redis });
 const demo = await running.accounts.ensureDemoUser(config.DEMO_EMAIL, config.DEMO_PASSWORD);
 if (demo) {
   logger.info({ email: demo.user.email }, 'demo user created');
@@ -29,6 +31,7 @@ const stop = async (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   await running.close();
+  await closeRedis();
   await db.close();
   process.exit(0);
 };

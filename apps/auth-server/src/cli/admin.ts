@@ -8,6 +8,9 @@ import { AuditLog } from '../audit.js';
 import { loadAuthServerConfig } from '../config.js';
 import { SecretBox } from '../crypto-box.js';
 import { SigningKeyStore } from '../keys.js';
+import { AdminService, NotFound } from '../admin/service.js';
+import { createRevocationPublisher } from '../revocation-bus.js';
+import { closeRedis, connectRedis } from '../redis.js';
 
 const USAGE = `Usage: pnpm admin <command>
 
@@ -15,6 +18,12 @@ const USAGE = `Usage: pnpm admin <command>
   users add <email> [--name N] [--admin]       Add a user (password from ADMIN_NEW_PASSWORD or prompted)
   users set-password <email>                   Set a user's password (ADMIN_NEW_PASSWORD or prompted)
   users disable <email> | users enable <email> Block or allow sign-in
+  clients list [--search S]                    List registered clients (users, scopes, last use)
+  clients show <client_id>                     One client's metadata and grants
+  clients revoke <client_id>                   Delete a client and every grant and token issued to it
+  clients purge-unused                         Purge dynamic registrations never used / idle (see CLIENT_*_TTL)
+  grants list [--client ID] [--user EMAIL]     List grants
+  grants revoke <grant_id>                     Revoke one grant and its tokens
   keys list                                    List signing keys
   keys rotate                                  New signing key; old ones stay published for tokens already issued
   keys prune [--older-than-days N]             Delete retired keys older than N days (default 2)
@@ -38,7 +47,16 @@ export async function runAdminCli(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, admin: { type: 'boolean' }, 'older-than-days': { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      name: { type: 'string' },
+      admin: { type: 'boolean' },
+      'older-than-days': { type: 'string' },
+      search: { type: 'string' },
+      client: { type: 'string' },
+      user: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   const [group, command, arg] = positionals;
   if (values.help || !group) {
@@ -54,6 +72,9 @@ export async function runAdminCli(argv: string[]): Promise<number> {
     const audit = new AuditLog(prisma, createLogger('admin-cli', 'warn'));
     const keys = new SigningKeyStore(prisma, new SecretBox(config.KEY_ENCRYPTION_KEY));
     const actor = { actorType: 'admin' as const, actorId: `cli:${process.env.USER ?? 'unknown'}` };
+    const logger = createLogger('admin-cli', 'warn');
+    const adminService = new AdminService(prisma, audit, createRevocationPublisher(await connectRedis(process.env.REDIS_URL, logger), logger), logger);
+    const print = (rows: unknown) => (values.json ? console.log(JSON.stringify(rows, null, 2)) : console.table(rows));
     switch (`${group} ${command ?? ''}`.trim()) {
       case 'users list': {
         const users = await prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
@@ -86,6 +107,40 @@ export async function runAdminCli(argv: string[]): Promise<number> {
         console.log(`${user.email} ${command}d`);
         return 0;
       }
+      case 'clients list': {
+        const clients = await adminService.listClients({ search: values.search });
+        print(values.json ? clients : clients.map((c) => ({ client_id: c.clientId, name: c.clientName ?? '', via: c.registeredVia, created: c.createdAt, last_used: c.lastUsedAt ?? '', users: c.users.join(' '), scopes: c.scopes.join(' ') })));
+        return 0;
+      }
+      case 'clients show': {
+        if (!arg) throw new UsageError('clients show needs a client_id');
+        console.log(JSON.stringify(await adminService.getClient(arg), null, 2));
+        return 0;
+      }
+      case 'clients revoke': {
+        if (!arg) throw new UsageError('clients revoke needs a client_id');
+        const result = await adminService.revokeClient(arg, { type: 'admin', id: actor.actorId });
+        console.log(`revoked client ${arg}: ${result.grants} grant(s), ${result.artifacts} token/code row(s) deleted`);
+        return 0;
+      }
+      case 'clients purge-unused': {
+        const purged = await adminService.purgeUnusedClients(config.CLIENT_UNUSED_TTL, config.CLIENT_IDLE_TTL);
+        console.log(`purged ${purged.length} unused registration(s)`);
+        return 0;
+      }
+      case 'grants list': {
+        const user = values.user ? await prisma.user.findUnique({ where: { email: values.user.toLowerCase() } }) : undefined;
+        if (values.user && !user) throw new UsageError(`no user ${values.user}`);
+        const grants = await adminService.listGrants({ clientId: values.client, accountId: user?.id });
+        print(values.json ? grants : grants.map((g) => ({ grant_id: g.grantId, client_id: g.clientId, user: g.userEmail ?? g.accountId, scopes: Object.values(g.resources).flat().join(' '), created: g.createdAt })));
+        return 0;
+      }
+      case 'grants revoke': {
+        if (!arg) throw new UsageError('grants revoke needs a grant_id');
+        await adminService.revokeGrant(arg, { type: 'admin', id: actor.actorId });
+        console.log(`revoked grant ${arg}`);
+        return 0;
+      }
       case 'keys list': {
         const rows = await prisma.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
         console.table(rows.map((k) => ({ kid: k.kid, alg: k.alg, status: k.status, created: k.createdAt.toISOString(), retired: k.retiredAt?.toISOString() ?? '' })));
@@ -108,6 +163,7 @@ export async function runAdminCli(argv: string[]): Promise<number> {
     }
   } finally {
     await db.close();
+    await closeRedis();
   }
 }
 
@@ -117,7 +173,8 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   runAdminCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
+      if (err instanceof NotFound) console.error(err.message);
+      else if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
       else if (err instanceof ConfigError) console.error(err.message);
       else console.error(`error: ${(err as Error).message}`);
       process.exit(err instanceof UsageError ? 2 : 1);
