@@ -27,9 +27,24 @@ describe('signing keys across restarts and rotation', () => {
       KEY_ENCRYPTION_KEY: first.config.KEY_ENCRYPTION_KEY,
       REGISTRATION_RATE_LIMIT: '1000',
     });
+    await freshConnections();
     const server = await startAuthServer({ config, db: database.db, logger: createLogger('auth-server', 'silent') });
     running.push(server);
     return { ...first, running: server, config, close: () => server.close(), createUser: first.createUser };
+  }
+
+  /**
+   * fetch keeps idle keep-alive sockets to the old server; closing it destroys them on its side, and
+   * the next request may pick one before the close is seen ("other side closed"). A client after a
+   * real restart would retry; here the pool is replaced so that no request meets a dead socket.
+   */
+  async function freshConnections(): Promise<void> {
+    const key = Symbol.for('undici.globalDispatcher.1');
+    const holder = globalThis as unknown as Record<symbol, { close(): Promise<void>; constructor: new () => unknown } | undefined>;
+    const previous = holder[key];
+    if (!previous) return;
+    holder[key] = new previous.constructor() as never;
+    await previous.close();
   }
 
   const jwksOf = async (as: TestAuthServer) => (await (await fetch(`${as.issuer}/jwks`)).json()) as JSONWebKeySet;
