@@ -5,7 +5,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import helmet from 'helmet';
 import { Redis } from 'ioredis';
 import type { Database } from '@mcp-gw/db';
-import { MCP_SCOPES, TICKETS_READ, type AccessTokenVerifier, type Logger } from '@mcp-gw/shared';
+import { MCP_SCOPES, TICKETS_READ, type AccessTokenVerifier, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 import { resourceMetadataUrl, type McpServerConfig } from './config.js';
 import { bearerAuth, createTokenVerifier, getPrincipal, insufficientScope, sendAuthError } from './auth/bearer-auth.js';
 import type { Principal } from './auth/principal.js';
@@ -24,6 +24,7 @@ import { ToolRateLimiter } from './tools/rate-limit.js';
 import type { ToolServices } from './tools/registry.js';
 import { TOOL_SCOPES } from './tools/tickets.js';
 import { SessionManager } from './transport/session-manager.js';
+import { applyRevocation, startRevocationListener } from './transport/revocation-listener.js';
 
 export interface McpAppOptions {
   config: McpServerConfig;
@@ -40,7 +41,13 @@ export interface McpApp {
   sessions: SessionManager;
   metrics: Metrics;
   verifier: AccessTokenVerifier;
-  /** Closes sessions, timers and the Redis client (not the database, not any HTTP server). */
+  /**
+   * Applies a revocation notice now (closes the named grants' or client's live sessions). The embedded
+   * launcher wires the authorization server's revocations here; with REDIS_URL the app also listens on
+   * the shared revocation channel itself.
+   */
+  revoke(event: RevocationEvent): Promise<number>;
+  /** Closes sessions, timers and the Redis clients (not the database, not any HTTP server). */
   close(): Promise<void>;
 }
 
@@ -99,6 +106,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     sweepIntervalMs: config.SESSION_SWEEP_INTERVAL_MS,
   });
   sessions.start();
+  const stopListener = config.REDIS_URL ? startRevocationListener(config.REDIS_URL, sessions, logger) : undefined;
 
   if (config.MCP_AUTH_DISABLED) {
     logger.warn({ sub: config.MCP_AUTH_DISABLED_SUB }, 'MCP_AUTH_DISABLED: /mcp serves every request as one user WITHOUT authentication (benchmarks only)');
@@ -339,10 +347,12 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     sessions,
     metrics,
     verifier,
+    revoke: (event) => applyRevocation(sessions, event),
     async close() {
       if (closed) return;
       closed = true;
       await sessions.closeAll();
+      if (stopListener) await (await stopListener)();
       if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createLogger } from '@mcp-gw/shared';
+import { REVOCATION_CHANNEL, createLogger } from '@mcp-gw/shared';
 import { Client, StreamableHTTPClientTransport, startHarness, type Harness } from './support/harness.js';
 import { ToolRateLimiter } from '../src/tools/rate-limit.js';
 
@@ -64,6 +64,32 @@ describe.skipIf(!redisUrl)('rate limits in Redis (TEST_REDIS_URL)', () => {
         probe.disconnect();
       }
     } finally {
+      await h.close();
+    }
+  });
+
+  it('closes live sessions when the authorization server announces a revocation on the channel', async () => {
+    const h = await startHarness({ env: { REDIS_URL: redisUrl! } });
+    const publisher = new Redis(redisUrl!);
+    try {
+      const gid = await h.issuer.createGrant();
+      const byGrant = await h.connect(await h.token({ sub: h.users.alice, gid }));
+      const clientId = `revoked-client-${crypto.randomUUID()}`;
+      const byClient = await h.connect(await h.token({ sub: h.users.bob, clientId }));
+      const bystander = await h.connect(await h.token({ sub: h.users.bob }));
+      // The subscription is set up asynchronously at start: publish until it is heard.
+      await expect
+        .poll(async () => {
+          await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', grantIds: [gid] }));
+          return h.mcp.sessions.ids().includes(byGrant.sessionId);
+        })
+        .toBe(false);
+      await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'client', clientId, grantIds: [] }));
+      await publisher.publish(REVOCATION_CHANNEL, 'not json');
+      await expect.poll(() => h.mcp.sessions.ids().includes(byClient.sessionId)).toBe(false);
+      expect(h.mcp.sessions.ids()).toContain(bystander.sessionId);
+    } finally {
+      publisher.disconnect();
       await h.close();
     }
   });

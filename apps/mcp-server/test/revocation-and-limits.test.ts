@@ -60,6 +60,14 @@ describe('revoked grant', () => {
     expect(h.mcp.sessions.ids()).toContain(other.sessionId);
   });
 
+  it('an in-process revocation notice (embedded launcher) closes the client\'s sessions at once', async () => {
+    const c = await h.connect(await h.token({ sub: h.users.alice, clientId: 'doomed-client' }));
+    const other = await h.connect(await h.token({ sub: h.users.alice }));
+    expect(await h.mcp.revoke({ type: 'client', clientId: 'doomed-client', grantIds: [] })).toBe(1);
+    expect(h.mcp.sessions.ids()).not.toContain(c.sessionId);
+    expect(h.mcp.sessions.ids()).toContain(other.sessionId);
+  });
+
   it('the sweep ends idle sessions', async () => {
     const c = await h.connect(await h.token({ sub: h.users.bob }));
     const swept = await h.mcp.sessions.sweep(Date.now() + h.config.SESSION_IDLE_TIMEOUT_MS + 1000);

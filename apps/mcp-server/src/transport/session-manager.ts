@@ -146,6 +146,13 @@ export class SessionManager {
     return victims.length;
   }
 
+  /** Closes every session of a client (the client's registration was revoked). */
+  async closeByClient(clientId: string): Promise<number> {
+    const victims = [...this.sessions.values()].filter((s) => s.owner.clientId === clientId);
+    await Promise.all(victims.map((s) => this.close(s.id, 'client revoked')));
+    return victims.length;
+  }
+
   /** Ends idle sessions and sessions whose grant was revoked. */
   async sweep(now = Date.now()): Promise<{ idle: number; revoked: number }> {
     if (this.sweeping) return { idle: 0, revoked: 0 };
