@@ -1,4 +1,7 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.dirname(fileURLToPath(import.meta.url));
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
 /**
@@ -13,7 +16,7 @@ export function packageTestConfig(packageDir: string, overrides: ViteUserConfig[
       testTimeout: 60_000,
       hookTimeout: 60_000,
       maxWorkers: 2,
-      reporters: ['default', ['json', { outputFile: path.resolve(packageDir, '../../test-results', `${name}.json`) }]],
+      reporters: ['default', ['json', { outputFile: path.join(repoRoot, 'test-results', `${name}.json`) }]],
       ...overrides,
     },
   });

@@ -41,6 +41,10 @@ th { color:var(--muted); font-weight:600; }
 nav.top { display:flex; gap:16px; align-items:center; margin-bottom:16px; flex-wrap:wrap; }
 nav.top a { color:var(--accent); text-decoration:none; font-weight:600; }
 nav.top .spacer { flex:1; }
+td .button, td button { flex:none; min-width:0; display:inline-block; padding:6px 12px; white-space:nowrap; }
+td code { white-space:nowrap; }
+main.wide nav.top { margin-top: 0; }
+pre { background:var(--bg); border:1px solid var(--line); border-radius:8px; padding:12px; overflow:auto; font-size:.85rem; }
 form.inline { display:inline; }
 form.inline button { flex:none; min-width:0; padding:6px 10px; }
 .table-wrap { overflow-x:auto; }

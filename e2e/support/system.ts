@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@mcp-gw/testkit';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunningSystem {
+  /** The one thing a user is given: the MCP server URL printed at start. */
+  mcpUrl: string;
+  issuer: string;
+  demoEmail: string;
+  demoPassword: string;
+  dataDir: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built system exactly as `npm start` does after building (apps/all-in-one on the embedded
+ * database), in a fresh data folder, and reads the URL and demo login from what it prints.
+ */
+export async function startSystem(env: Record<string, string> = {}): Promise<RunningSystem> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-e2e-'));
+  const [authPort, mcpPort] = [await freePort(), await freePort()];
+  const child: ChildProcess = spawn(process.execPath, [path.join(repoRoot, 'apps/all-in-one/dist/main.js')], {
+    cwd: repoRoot,
+    env: { ...process.env, DATA_DIR: dataDir, AUTH_PORT: String(authPort), MCP_PORT: String(mcpPort), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const banner = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`system did not start in 90 s:\n${out}`)), 90_000);
+    const check = () => {
+      if (/Demo login:.*\n/.test(out)) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`system exited with ${code}:\n${out}`));
+    });
+  });
+  const mcpUrl = /MCP server URL[^:]*:\s+(\S+)/.exec(banner)![1]!;
+  const issuer = /Authorization server:\s+(\S+)/.exec(banner)![1]!;
+  const [, demoEmail, demoPassword] = /Demo login:\s+(\S+) \/ (\S+)/.exec(banner)!;
+  return {
+    mcpUrl,
+    issuer,
+    demoEmail: demoEmail!,
+    demoPassword: demoPassword!,
+    dataDir,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
