@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { applyMigrations, connectDatabase } from '@mcp-gw/db';
+import { applyMigrations, connectDatabase, type Database } from '@mcp-gw/db';
 import { createLogger } from '@mcp-gw/shared';
 import { loadMcpConfig } from './config.js';
-import { startMcpServer } from './app.js';
+import { startMcpServer, type StartedMcpServer } from './app.js';
 import { seedDemoTickets } from './domain/seed.js';
 import { startTelemetry } from './observability/tracing.js';
 
@@ -10,21 +10,15 @@ import { startTelemetry } from './observability/tracing.js';
 async function main(): Promise<void> {
   const config = loadMcpConfig();
   const logger = createLogger('mcp-server', config.LOG_LEVEL);
-  const stopTelemetry = await startTelemetry({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, logger });
-  const db = await connectDatabase(config.DATABASE_URL);
-  const migrations = await applyMigrations(db);
-  if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'migrations applied');
-  if (config.SEED_DEMO_DATA) {
-    const users = await db.prisma.user.findMany({ select: { id: true }, orderBy: { createdAt: 'asc' } });
-    if (users.length) {
-      const seeded = await seedDemoTickets(db, { userIds: users.map((u) => u.id) });
-      if (seeded.created) logger.info({ tickets: seeded.tickets }, 'demo tickets seeded');
-    } else logger.warn('SEED_DEMO_DATA is set but there are no users yet; nothing seeded');
-  }
-  const started = await startMcpServer({ config, db, logger });
-  logger.info({ url: started.url, resource: config.MCP_RESOURCE_URL, issuer: config.AUTH_ISSUER }, 'MCP server listening');
 
+  let db: Database | undefined;
+  let started: StartedMcpServer | undefined;
+  let stopTelemetry: (() => Promise<void>) | undefined;
+  let starting: Promise<void> | undefined;
   let stopping = false;
+
+  // Installed before anything opens: a signal during start-up waits for it (an embedded PGlite
+  // interrupted while creating its data folder would leave it unusable), then closes in order.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -32,12 +26,13 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 10_000);
+    }, 15_000);
     force.unref();
     try {
-      await started.close();
-      await db.close();
-      await stopTelemetry();
+      await starting?.catch(() => {});
+      await started?.close();
+      await db?.close();
+      await stopTelemetry?.();
     } catch (err) {
       logger.error({ err }, 'error during shutdown');
       process.exitCode = 1;
@@ -46,6 +41,24 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  starting = (async () => {
+    stopTelemetry = await startTelemetry({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, logger });
+    db = await connectDatabase(config.DATABASE_URL);
+    const migrations = await applyMigrations(db);
+    if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'migrations applied');
+    if (config.SEED_DEMO_DATA) {
+      const users = await db.prisma.user.findMany({ select: { id: true }, orderBy: { createdAt: 'asc' } });
+      if (users.length) {
+        const seeded = await seedDemoTickets(db, { userIds: users.map((u) => u.id) });
+        if (seeded.created) logger.info({ tickets: seeded.tickets }, 'demo tickets seeded');
+      } else logger.warn('SEED_DEMO_DATA is set but there are no users yet; nothing seeded');
+    }
+    if (stopping) return;
+    started = await startMcpServer({ config, db, logger });
+    logger.info({ url: started.url, resource: config.MCP_RESOURCE_URL, issuer: config.AUTH_ISSUER }, 'MCP server listening');
+  })();
+  await starting;
 }
 
 main().catch((err) => {
