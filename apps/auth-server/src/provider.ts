@@ -179,6 +179,17 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
 
   introspectJwtAccessTokens(provider, { issuer: config.ISSUER, jwks });
 
+  // Koa answers a method or path no route serves (GET /token, /reg/x/y) with a text/plain 404;
+  // clients parse JSON on these paths, so they get an RFC 6749 error body like every other answer.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body == null && /^\/(token|reg|jwks|me|\.well-known)(\/|$)/.test(ctx.path)) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'invalid_request', error_description: `${ctx.method} ${ctx.path} is not served here` };
+      ctx.status = 404;
+    }
+  });
+
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server_error'));
   return provider;
 }
