@@ -16,6 +16,7 @@ import { renderDocs } from './http/docs.js';
 import { buildMcpServer } from './mcp/server.js';
 import { isInitializeRequest } from './mcp/sdk.js';
 import { TicketRepository } from './domain/tickets.js';
+import { purgeExpired } from './domain/maintenance.js';
 import { AuditLog } from './observability/audit.js';
 import { Metrics } from './observability/metrics.js';
 import { ConfirmationStore } from './tools/confirmations.js';
@@ -106,6 +107,13 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     sweepIntervalMs: config.SESSION_SWEEP_INTERVAL_MS,
   });
   sessions.start();
+  // Expired idempotency records and confirmations are purged every 10 minutes (any replica may do it).
+  const maintenance = setInterval(() => {
+    void purgeExpired(db.prisma)
+      .then((n) => (n.idempotency || n.confirmations) && logger.debug(n, 'purged expired records'))
+      .catch((err) => logger.warn({ err }, 'purging expired records failed'));
+  }, 10 * 60_000);
+  maintenance.unref();
   const stopListener = config.REDIS_URL ? startRevocationListener(config.REDIS_URL, sessions, logger) : undefined;
 
   if (config.MCP_AUTH_DISABLED) {
@@ -118,6 +126,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (config.TRUST_PROXY !== undefined) app.set('trust proxy', config.TRUST_PROXY);
   app.use(
     helmet({
       // Browser MCP clients (the Inspector) read our JSON cross-origin.
@@ -351,6 +360,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(maintenance);
       await sessions.closeAll();
       if (stopListener) await (await stopListener)();
       if (redis) await redis.quit().catch(() => redis.disconnect());

@@ -29,6 +29,8 @@ export const configSchema = z
     /** Extra Host header values accepted (the resource URL's host, localhost and 127.0.0.1 are always). */
     ALLOWED_HOSTS: list(),
     REDIS_URL: optionalString(),
+    /** Express "trust proxy": hops (number) or a list of proxy addresses, for client IPs behind a proxy. */
+    TRUST_PROXY: optionalString().transform((v) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v === 'true' ? true : v)),
     RATE_LIMIT_READ_PER_MINUTE: positiveInt(120),
     RATE_LIMIT_WRITE_PER_MINUTE: positiveInt(30),
     MAX_BODY_BYTES: positiveInt(1024 * 1024, 16 * 1024 * 1024),

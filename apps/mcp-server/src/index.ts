@@ -7,3 +7,4 @@ export { Metrics } from './observability/metrics.js';
 export { startTelemetry } from './observability/tracing.js';
 export { SessionManager } from './transport/session-manager.js';
 export { TOOLS, TOOL_SCOPES } from './tools/tickets.js';
+export { purgeExpired } from './domain/maintenance.js';

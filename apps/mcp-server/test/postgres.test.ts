@@ -1,41 +1,27 @@
 /**
  * The critical paths against a real PostgreSQL server, when TEST_DATABASE_URL is set (for example
- * postgresql://postgres@127.0.0.1:5432/test). Other packages' tests may share that database, so this
- * file creates its own database (mcp_test_<random>) through the server's `postgres` database and drops
- * it afterwards.
+ * postgresql://postgres@127.0.0.1:5432/test). Every harness then runs on its own database
+ * (mcp_test_<random>, created through the server's `postgres` database and dropped afterwards); this file
+ * adds what only PostgreSQL can show: a real unique-key race, the GIN index being usable.
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { connectDatabase, type Database } from '@mcp-gw/db';
 import { MCP_ACCEPT, initializeBody, startHarness, type ConnectedClient, type Harness } from './support/harness.js';
 
 const baseUrl = process.env.TEST_DATABASE_URL;
 
 describe.skipIf(!baseUrl)('against PostgreSQL (TEST_DATABASE_URL)', () => {
-  let admin: Database;
-  let dbName: string;
   let h: Harness;
   let alice: ConnectedClient;
 
   beforeAll(async () => {
-    const adminUrl = new URL(baseUrl!);
-    adminUrl.pathname = '/postgres';
-    admin = await connectDatabase(adminUrl.toString(), { poolSize: 1 });
-    dbName = `mcp_test_${crypto.randomBytes(6).toString('hex')}`;
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    const testUrl = new URL(baseUrl!);
-    testUrl.pathname = `/${dbName}`;
-    h = await startHarness({ databaseUrl: testUrl.toString(), env: { RATE_LIMIT_WRITE_PER_MINUTE: '1000' } });
+    h = await startHarness({ env: { RATE_LIMIT_WRITE_PER_MINUTE: '1000' } });
     alice = await h.connect(await h.token({ sub: h.users.alice }));
   });
 
   afterAll(async () => {
     await h?.close();
-    if (admin) {
-      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await admin.close();
-    }
   });
 
   const call = (name: string, args: Record<string, unknown> = {}) => alice.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;

@@ -8,6 +8,7 @@ import { createLogger } from '@mcp-gw/shared';
 import { pino } from 'pino';
 import { buildConfig, createMcpApp, type McpApp, type McpServerConfig } from '../../src/index.js';
 import { seedDemoTickets } from '../../src/domain/seed.js';
+import { createTestDatabase } from './postgres.js';
 import { startTestIssuer, type MintOptions, type TestIssuer } from './issuer.js';
 
 export { Client, StreamableHTTPClientTransport };
@@ -61,7 +62,9 @@ export async function startHarness(
     logStream?: NodeJS.WritableStream;
   } = {},
 ): Promise<Harness> {
-  const db = await connectDatabase(options.databaseUrl ?? 'pglite:memory');
+  // With TEST_DATABASE_URL (the repository's convention) every harness gets its own PostgreSQL database.
+  const pg = !options.databaseUrl && process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
+  const db = await connectDatabase(options.databaseUrl ?? pg?.url ?? 'pglite:memory');
   await applyMigrations(db);
   const alice = await createUser(db, 'alice@example.com', 'Alice Archer');
   const bob = await createUser(db, 'bob@example.com', 'Bob Baker');
@@ -147,6 +150,7 @@ export async function startHarness(
       });
       await issuer.close();
       await db.close();
+      await pg?.drop();
     },
   };
   return harness;
