@@ -15,14 +15,9 @@ import { JSONRPC, isRequest, sendJsonRpcError, validateJsonRpcBody } from './htt
 import { renderDocs } from './http/docs.js';
 import { buildMcpServer } from './mcp/server.js';
 import { isInitializeRequest } from './mcp/sdk.js';
-import { TicketRepository } from './domain/tickets.js';
 import { purgeExpired } from './domain/maintenance.js';
-import { AuditLog } from './observability/audit.js';
+import { createToolServices } from './services.js';
 import { Metrics } from './observability/metrics.js';
-import { ConfirmationStore } from './tools/confirmations.js';
-import { IdempotencyStore } from './tools/idempotency.js';
-import { ToolRateLimiter } from './tools/rate-limit.js';
-import type { ToolServices } from './tools/registry.js';
 import { TOOL_SCOPES } from './tools/tickets.js';
 import { SessionManager } from './transport/session-manager.js';
 import { applyRevocation, startRevocationListener } from './transport/revocation-listener.js';
@@ -80,23 +75,13 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   const { config, db, logger } = options;
   const metrics = options.metrics ?? new Metrics();
   const verifier = options.verifier ?? createTokenVerifier(config);
-  const audit = new AuditLog(db.prisma, logger);
   const redis = config.REDIS_URL
     ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
     : undefined;
   redis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to memory)'));
 
-  const services: ToolServices = {
-    config,
-    prisma: db.prisma,
-    tickets: new TicketRepository(db.prisma),
-    idempotency: new IdempotencyStore(db.prisma, config.IDEMPOTENCY_TTL_HOURS * 3600_000),
-    confirmations: new ConfirmationStore(db.prisma, config.CONFIRMATION_TTL_SECONDS * 1000),
-    rateLimiter: new ToolRateLimiter({ read: config.RATE_LIMIT_READ_PER_MINUTE, write: config.RATE_LIMIT_WRITE_PER_MINUTE }, logger, redis),
-    audit,
-    metrics,
-    logger,
-  };
+  const services = createToolServices({ config, db, logger, metrics, redis });
+  const audit = services.audit;
   const sessions = new SessionManager({
     prisma: db.prisma,
     logger,

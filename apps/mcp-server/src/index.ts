@@ -8,3 +8,5 @@ export { startTelemetry } from './observability/tracing.js';
 export { SessionManager } from './transport/session-manager.js';
 export { TOOLS, TOOL_SCOPES } from './tools/tickets.js';
 export { purgeExpired } from './domain/maintenance.js';
+export { createToolServices } from './services.js';
+export { buildMcpServer } from './mcp/server.js';
