@@ -5,7 +5,7 @@ const base64Key = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
 
-const schema = z
+export const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: portNumber(4000),
@@ -38,6 +38,13 @@ const schema = z
     LOGIN_FAILURES_BEFORE_BACKOFF: z.coerce.number().int().min(1).default(5),
     REDIS_URL: optionalString(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Accept Client ID Metadata Documents (client_id = https URL of a JSON document). */
+    CIMD_ENABLED: booleanFlag(true),
+    /**
+     * Tests and local development only: fetch metadata documents from loopback servers with
+     * self-signed certificates. Refused in production.
+     */
+    UNSAFE_CIMD_ALLOW_LOOPBACK: booleanFlag(false),
     /** Dynamic registrations that never obtained a token are purged after this long (seconds). */
     CLIENT_UNUSED_TTL: z.coerce.number().int().min(60).default(24 * 3600),
     /** Dynamic registrations unused for this long are purged (seconds). */
@@ -48,6 +55,9 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.KEY_ENCRYPTION_KEY) {
       ctx.addIssue({ code: 'custom', path: ['KEY_ENCRYPTION_KEY'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && env.UNSAFE_CIMD_ALLOW_LOOPBACK) {
+      ctx.addIssue({ code: 'custom', path: ['UNSAFE_CIMD_ALLOW_LOOPBACK'], message: 'must not be set when NODE_ENV=production' });
     }
     if (env.NODE_ENV === 'production' && !env.ISSUER.startsWith('https://')) {
       ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must be https when NODE_ENV=production' });
