@@ -7,7 +7,7 @@ import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { renderErrorPage } from '../views/pages.js';
 import { NotFound, type AdminService } from './service.js';
 import { CONSOLE_CALLBACK_PATH, consoleLoginUrl, currentUser, safeReturnPath } from './session.js';
-import { accountPage, auditPage, clientDetailPage, clientsPage, confirmRevokeClientPage, usersPage } from './views.js';
+import { accountPage, auditPage, clientDetailPage, clientsPage, confirmRevokeClientPage, confirmRevokeGrantPage, usersPage } from './views.js';
 
 interface Deps {
   config: AuthServerConfig;
@@ -56,6 +56,7 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
   };
   const actor = (req: Request) => ({ type: 'admin' as const, id: (req as Authed).user.id, ip: req.ip });
   const view = (req: Request) => ({ email: (req as Authed).user.email, isAdmin: (req as Authed).user.isAdmin });
+  const clientName = async (clientId: string) => (await admin.listClients()).find((c) => c.clientId === clientId)?.clientName ?? clientId;
 
   router.get(CONSOLE_CALLBACK_PATH, (req, res) => {
     // The session cookie set during sign-in is what the console uses; the code itself expires unused.
@@ -117,8 +118,15 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
 
   router.post('/admin/grants/:grantId/revoke', signedIn, adminOnly, form, csrf, async (req, res, next) => {
     try {
-      await admin.revokeGrant(String(req.params.grantId), actor(req));
+      const grantId = String(req.params.grantId);
       const client = typeof req.query.client === 'string' ? req.query.client : '';
+      if (req.body?.confirm !== 'yes') {
+        // Not confirmed yet: show what would be revoked and ask (nothing changes).
+        const grant = await admin.getGrant(grantId);
+        const back = client ? `/admin/clients/${encodeURIComponent(client)}` : '/admin';
+        return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), `/admin/grants/${encodeURIComponent(grantId)}/revoke${client ? `?client=${encodeURIComponent(client)}` : ''}`, back));
+      }
+      await admin.revokeGrant(grantId, actor(req));
       res.redirect(303, client ? `/admin/clients/${encodeURIComponent(client)}?done=Grant+revoked.` : '/admin?done=Grant+revoked.');
     } catch (err) {
       next(err);
@@ -167,7 +175,14 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
   router.post('/account/grants/:grantId/revoke', signedIn, form, csrf, async (req, res, next) => {
     try {
       const user = (req as Authed).user;
-      await admin.revokeGrant(String(req.params.grantId), { type: 'user', id: user.id, ip: req.ip }, { onlyAccountId: user.id });
+      const grantId = String(req.params.grantId);
+      if (req.body?.confirm !== 'yes') {
+        // Not confirmed yet: ask first (someone else's grant is a 404 here too).
+        const grant = await admin.getGrant(grantId, { onlyAccountId: user.id });
+        const action = `/account/grants/${encodeURIComponent(grantId)}/revoke`;
+        return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), action, '/account'));
+      }
+      await admin.revokeGrant(grantId, { type: 'user', id: user.id, ip: req.ip }, { onlyAccountId: user.id });
       res.redirect(303, '/account?done=Access+revoked.');
     } catch (err) {
       next(err);

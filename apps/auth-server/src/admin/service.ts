@@ -60,9 +60,14 @@ export class AdminService {
     private readonly logger: Logger,
   ) {}
 
-  async listGrants(filter: { clientId?: string; accountId?: string } = {}): Promise<GrantSummary[]> {
+  async listGrants(filter: { clientId?: string; accountId?: string; grantId?: string } = {}): Promise<GrantSummary[]> {
     const rows = await this.prisma.oidcArtifact.findMany({
-      where: { model: 'Grant', ...(filter.clientId ? { clientId: filter.clientId } : {}), ...(filter.accountId ? { accountId: filter.accountId } : {}) },
+      where: {
+        model: 'Grant',
+        ...(filter.clientId ? { clientId: filter.clientId } : {}),
+        ...(filter.accountId ? { accountId: filter.accountId } : {}),
+        ...(filter.grantId ? { key: artifactKey(filter.grantId) } : {}),
+      },
       orderBy: { createdAt: 'desc' },
       take: 1000,
     });
@@ -88,7 +93,17 @@ export class AdminService {
   }
 
   async listClients(options: { search?: string } = {}): Promise<ClientSummary[]> {
-    const clients = await this.prisma.oidcArtifact.findMany({ where: { model: 'Client' }, orderBy: { createdAt: 'desc' }, take: 2000 });
+    const stored = await this.prisma.oidcArtifact.findMany({ where: { model: 'Client' }, orderBy: { createdAt: 'desc' }, take: 2000 });
+    // Clients identified by a metadata document are not stored by oidc-provider; their bookkeeping row stands in.
+    const documents = await this.prisma.clientRegistration.findMany({ where: { registeredVia: 'cimd', revokedAt: null }, orderBy: { createdAt: 'desc' }, take: 2000 });
+    const clients = [
+      ...stored,
+      ...documents.map((d) => ({
+        clientId: d.clientId,
+        createdAt: d.createdAt,
+        payload: { client_id: d.clientId, client_name: d.clientName ?? undefined, redirect_uris: d.redirectUris, token_endpoint_auth_method: 'none' } as Prisma.JsonValue,
+      })),
+    ];
     const registrations = await this.prisma.clientRegistration.findMany({ where: { clientId: { in: clients.map((c) => c.clientId ?? '') } } });
     const byId = new Map(registrations.map((r) => [r.clientId, r]));
     const grants = await this.listGrants();
@@ -119,16 +134,24 @@ export class AdminService {
 
   async getClient(clientId: string): Promise<{ summary: ClientSummary; metadata: Record<string, unknown>; grants: GrantSummary[] }> {
     const row = await this.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Client', key: artifactKey(clientId) } } });
-    if (!row) throw new NotFound(`no client ${clientId}`);
     const summary = (await this.listClients()).find((c) => c.clientId === clientId);
     if (!summary) throw new NotFound(`no client ${clientId}`);
-    const { client_secret: _secret, ...metadata } = row.payload as Record<string, unknown>;
+    const { client_secret: _secret, ...metadata } = (row?.payload ?? { client_id: clientId, client_name: summary.clientName, redirect_uris: summary.redirectUris }) as Record<string, unknown>;
     return { summary, metadata, grants: await this.listGrants({ clientId }) };
+  }
+
+  /** One live grant (for the revocation confirmation page); NotFound when gone or, with onlyAccountId, someone else's. */
+  async getGrant(grantId: string, options: { onlyAccountId?: string } = {}): Promise<GrantSummary> {
+    const [grant] = await this.listGrants({ grantId, ...(options.onlyAccountId ? { accountId: options.onlyAccountId } : {}) });
+    if (!grant) throw new NotFound(`no grant ${grantId}`);
+    return grant;
   }
 
   /** Deletes a client registration and every grant, code and token issued to it. */
   async revokeClient(clientId: string, actor: Actor): Promise<{ grants: number; artifacts: number }> {
-    const exists = await this.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Client', key: artifactKey(clientId) } }, select: { key: true } });
+    const exists =
+      (await this.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Client', key: artifactKey(clientId) } }, select: { key: true } })) ??
+      (await this.prisma.clientRegistration.findFirst({ where: { clientId, registeredVia: 'cimd', revokedAt: null }, select: { clientId: true } }));
     if (!exists) throw new NotFound(`no client ${clientId}`);
     const grants = await this.prisma.oidcArtifact.findMany({ where: { model: 'Grant', clientId }, select: { payload: true } });
     const grantIds = grants.map((g) => (g.payload as GrantPayload).jti).filter((v): v is string => !!v);

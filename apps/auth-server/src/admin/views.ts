@@ -112,6 +112,35 @@ The application has to register and ask for consent again.</p>
   );
 }
 
+/**
+ * Revoking a grant asks first, like revoking a client: the table's Revoke button only brings the
+ * person here, and only the button below (confirm=yes) revokes.
+ */
+export function confirmRevokeGrantPage(
+  user: PageUser,
+  csrfToken: string,
+  g: GrantSummary,
+  clientName: string,
+  action: string,
+  cancelHref: string,
+): string {
+  return shell(
+    'Revoke access',
+    user,
+    csrfToken,
+    html`<h1>Revoke ${clientName}'s access?</h1>
+<p>This revokes the grant <code>${g.grantId}</code> of <strong>${g.userEmail ?? g.accountId}</strong> to <strong>${clientName}</strong>
+(<code>${g.clientId}</code>): its access and refresh tokens stop working on the next request. Other people's access to the
+application is not affected. The application has to ask for consent again.</p>
+<ul class="scopes">${Object.entries(g.resources).flatMap(([r, scopes]) => scopes.map((s) => html`<li>${describeScope(s)} <code>${s}</code> on <code>${r}</code></li>`))}</ul>
+<form method="post" action="${action}">
+  <input type="hidden" name="csrf" value="${csrfToken}">
+  <div class="actions"><a class="button" href="${cancelHref}">Cancel</a>
+  <button class="danger" type="submit" name="confirm" value="yes">Revoke access</button></div>
+</form>`,
+  );
+}
+
 export interface AuditRow {
   id: string;
   at: string;
