@@ -7,6 +7,7 @@ import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
 import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
 import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
+import { clientIdMetadataDocumentFeature, metadataFetch } from './registration/client-id-metadata.js';
 import { renderErrorPage } from './views/pages.js';
 import { introspectJwtAccessTokens } from './jwt-introspection.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
@@ -114,7 +115,13 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
     discovery: {
       service_documentation: `${config.ISSUER}/`,
     },
+    fetch: metadataFetch(config.UNSAFE_CIMD_ALLOW_LOOPBACK) as never,
     features: {
+      clientIdMetadataDocument: clientIdMetadataDocumentFeature({
+        enabled: config.CIMD_ENABLED,
+        unsafeAllowLoopback: config.UNSAFE_CIMD_ALLOW_LOOPBACK,
+        logger,
+      }) as never,
       devInteractions: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },

@@ -39,6 +39,9 @@ export async function startTestAuthServer(
   const running = await startAuthServer({ config, db, logger: createLogger('auth-server', config.LOG_LEVEL) });
   const createUser = async (email: string, options: { isAdmin?: boolean; password?: string } = {}) => {
     const password = options.password ?? `pw-${email}-Secret1`;
+    // A second server over the same database (restart tests) finds the user already there.
+    const existing = await db.prisma.user.findUnique({ where: { email } });
+    if (existing) return { id: existing.id, email: existing.email, password };
     const user = await running.accounts.create({ email, password, name: email.split('@')[0]!, isAdmin: options.isAdmin });
     return { id: user.id, email: user.email, password };
   };

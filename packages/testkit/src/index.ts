@@ -12,3 +12,4 @@ export {
   type AuthorizeResult,
   type TokenResponse,
 } from './oauth-flow.js';
+export { startDocumentServer, type DocumentServer, type DocumentRoute } from './document-server.js';

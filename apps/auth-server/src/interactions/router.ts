@@ -7,6 +7,7 @@ import type { AccountService } from '../accounts.js';
 import type { AuditLog } from '../audit.js';
 import type { AuthServerConfig } from '../config.js';
 import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
+import { metadataDocumentHost } from '../registration/client-id-metadata.js';
 import { createLimiter, retryAfterSeconds } from '../rate-limits.js';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../views/pages.js';
 
@@ -50,7 +51,8 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
     } catch {
       redirectHost = redirectUri ?? '';
     }
-    return { client, registration, name: client?.clientName ?? clientId, redirectHost };
+    const documentHost = metadataDocumentHost(clientId);
+    return { client, registration, name: client?.clientName ?? documentHost ?? clientId, redirectHost, documentHost };
   };
 
   router.get('/interaction/:uid', async (req, res, next) => {
@@ -58,7 +60,7 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
       const details = await provider.interactionDetails(req, res);
       if (details.uid !== req.params.uid) return void sendError(res, 400, 'invalid_request', 'This sign-in link does not match your session.');
       const clientId = String(details.params.client_id);
-      const { name, redirectHost, client, registration } = await clientInfo(clientId);
+      const { name, redirectHost, client, registration, documentHost } = await clientInfo(clientId);
       const csrfToken = issueCsrfToken(req, res, secure);
       res.set('Cache-Control', 'no-store');
       if (details.prompt.name === 'login') {
@@ -93,7 +95,8 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
             scopes,
             userEmail: account?.email ?? '',
             firstParty: !client,
-            registeredVia: registration?.registeredVia,
+            registeredVia: documentHost ? 'cimd' : registration?.registeredVia,
+            documentHost,
           }),
         );
       }

@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { PrismaClient } from '@mcp-gw/db';
 import type { Logger } from '@mcp-gw/shared';
 import type { AuditLog } from '../audit.js';
+import { isMetadataDocumentClientId } from './client-id-metadata.js';
 
 /**
  * Keeps `client_registration` in step with oidc-provider's clients: how and from where each client
@@ -44,8 +45,17 @@ export function trackRegistrations({ provider, prisma, audit, logger }: { provid
   });
 
   provider.on('grant.success', (ctx) => {
-    const clientId = ctx.oidc.client?.clientId;
-    if (!clientId) return;
+    const client = ctx.oidc.client;
+    if (!client) return;
+    const clientId = client.clientId;
+    if (isMetadataDocumentClientId(clientId)) {
+      // CIMD clients are not stored by oidc-provider: keep a row so administrators see them.
+      const data = { clientName: client.clientName ?? null, redirectUris: [...(client.redirectUris ?? [])], lastUsedAt: new Date(), revokedAt: null };
+      prisma.clientRegistration
+        .upsert({ where: { clientId }, create: { clientId, registeredVia: 'cimd', registeredIp: ctx.ip, ...data }, update: data })
+        .catch(fail('cimd client'));
+      return;
+    }
     prisma.clientRegistration.updateMany({ where: { clientId }, data: { lastUsedAt: new Date() } }).catch(fail('last-used'));
   });
 

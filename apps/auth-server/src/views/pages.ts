@@ -55,6 +55,8 @@ export interface ConsentPageModel {
   userEmail: string;
   firstParty: boolean;
   registeredVia?: string;
+  /** For a Client ID Metadata Document client: the host serving its document (its identity). */
+  documentHost?: string;
 }
 
 export function renderConsentPage(m: ConsentPageModel): string {
@@ -64,8 +66,10 @@ export function renderConsentPage(m: ConsentPageModel): string {
     html`<div class="card">
   <div class="client"><div class="badge" aria-hidden="true">${initial}</div>
     <div><h1>${m.clientName}</h1><small>wants access to your account</small></div></div>
+  ${m.documentHost ? html`<p class="notice">Identity verified by <strong>${m.documentHost}</strong>: this application's details are published at its client id.</p>` : ''}
   <dl class="facts">
     <dt>Signed in as</dt><dd>${m.userEmail}</dd>
+    ${m.documentHost ? html`<dt>Published by</dt><dd><strong>${m.documentHost}</strong></dd>` : ''}
     <dt>Redirects to</dt><dd><strong>${m.redirectHost}</strong></dd>
     <dt>Access to</dt><dd>${m.resources.map((r) => html`<code>${r}</code><br>`)}</dd>
     <dt>Client id</dt><dd><code>${m.clientId}</code></dd>
