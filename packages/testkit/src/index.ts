@@ -5,6 +5,7 @@ export {
   pkcePair,
   registerClient,
   authorize,
+  walkAuthorization,
   tokenRequest,
   obtainTokens,
   type RegisteredClient,

@@ -93,15 +93,33 @@ export async function authorize(options: AuthorizeOptions): Promise<AuthorizeRes
     ...(options.resource !== undefined ? { resource: options.resource } : {}),
     ...options.extraParams,
   });
+  const walked = await walkAuthorization(new URL(`${options.issuer}/auth?${params}`), {
+    issuer: options.issuer,
+    email: options.email,
+    password: options.password,
+    decision: options.decision,
+    jar,
+  });
+  return { ...walked, state, verifier, jar };
+}
+
+/**
+ * Follows an authorization URL (as a client would open it) through the login and consent pages,
+ * like a browser, until the authorization server sends the browser away: returns that location.
+ */
+export async function walkAuthorization(
+  start: URL,
+  options: { issuer: string; email: string; password: string; decision?: 'approve' | 'deny'; jar?: CookieJar },
+): Promise<{ location: URL; code?: string; trail: string[]; jar: CookieJar }> {
+  const jar = options.jar ?? new CookieJar();
   const trail: string[] = [];
-  const redirectOrigin = new URL(options.redirectUri);
-  let url = new URL(`${options.issuer}/auth?${params}`);
+  let url = start;
   let method = 'GET';
   let body: URLSearchParams | undefined;
   for (let hop = 0; hop < 20; hop++) {
-    if (url.origin !== options.issuer || (redirectOrigin.protocol !== 'http:' && redirectOrigin.protocol !== 'https:' && url.protocol === redirectOrigin.protocol)) {
+    if (url.origin !== options.issuer) {
       // Left the authorization server: this is the client's redirect URI.
-      return { location: url, code: url.searchParams.get('code') ?? undefined, state, verifier, jar, trail };
+      return { location: url, code: url.searchParams.get('code') ?? undefined, trail, jar };
     }
     const response = await fetch(url, {
       method,
@@ -117,11 +135,7 @@ export async function authorize(options: AuthorizeOptions): Promise<AuthorizeRes
     method = 'GET';
     body = undefined;
     if (response.status >= 300 && response.status < 400) {
-      const next = response.headers.get('location')!;
-      url = new URL(next, url);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        return { location: url, code: url.searchParams.get('code') ?? undefined, state, verifier, jar, trail };
-      }
+      url = new URL(response.headers.get('location')!, url);
       continue;
     }
     const page = await response.text();
