@@ -13,8 +13,9 @@ export function packageTestConfig(packageDir: string, overrides: ViteUserConfig[
   return defineConfig({
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      testTimeout: 60_000,
-      hookTimeout: 60_000,
+      // Hang guards, not timing assertions: generous for a loaded 2-core machine.
+      testTimeout: 180_000,
+      hookTimeout: 180_000,
       maxWorkers: 2,
       reporters: ['default', ['json', { outputFile: path.join(repoRoot, 'test-results', `${name}.json`) }]],
       ...overrides,

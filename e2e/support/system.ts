@@ -34,7 +34,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Run
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const banner = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`system did not start in 90 s:\n${out}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`system did not start in 240 s:\n${out}`)), 240_000);
     const check = () => {
       if (/Demo login:.*\n/.test(out)) {
         clearTimeout(timer);
