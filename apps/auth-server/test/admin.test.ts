@@ -688,6 +688,9 @@ describe('the admin CLI (a real child process)', () => {
     await expect(cli('clients', 'revoke', client.client_id)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining(`no client ${client.client_id}`) });
     await expect(cli('grants', 'revoke', 'no-such-grant')).rejects.toMatchObject({ code: 1 });
     await expect(cli('clients', 'frobnicate')).rejects.toMatchObject({ code: 2 });
+    // Ids are base64url and may start with '-': taken as ids, not as options.
+    await expect(cli('grants', 'revoke', '-R7QPdoesnotexist')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no grant -R7QPdoesnotexist') });
+    await expect(cli('clients', 'show', '-x')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no client -x') });
 
     // Users: add (password from ADMIN_NEW_PASSWORD), list; the new admin can sign in to /admin.
     const added = await exec(process.execPath, [CLI, 'users', 'add', 'erin@example.com', '--admin', '--name', 'Erin'], {
@@ -707,5 +710,5 @@ describe('the admin CLI (a real child process)', () => {
     expect((await cli('clients', 'purge-unused')).stdout).toMatch(/purged [1-9]\d* unused registration/);
     expect(await clientExists(stale.client_id)).toBe(false);
     expect(await prisma().auditEvent.count({ where: { action: 'client.revoked', clientId: stale.client_id, actorId: 'registration-hygiene' } })).toBe(1);
-  });
+  }, 300_000); // a dozen child processes, each connecting and checking migrations
 });

@@ -43,9 +43,31 @@ async function readPassword(): Promise<string> {
   return answer.trim();
 }
 
+/**
+ * Client and grant ids are random base64url and may begin with '-' (e.g. `-R7QP…`), which parseArgs
+ * would take for an unknown short option. This CLI has no short options: an argument with a single
+ * leading dash is an id, passed as a positional (after `--`); a string option's value is attached.
+ */
+function idsAsPositionals(argv: string[]): string[] {
+  const takesValue = new Set(['--name', '--older-than-days', '--search', '--client', '--user']);
+  const out: string[] = [];
+  const ids: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      ids.push(...argv.slice(i + 1));
+      break;
+    }
+    if (takesValue.has(arg) && i + 1 < argv.length) out.push(`${arg}=${argv[++i]}`);
+    else if (/^-[^-]/.test(arg)) ids.push(arg);
+    else out.push(arg);
+  }
+  return ids.length ? [...out, '--', ...ids] : out;
+}
+
 export async function runAdminCli(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: idsAsPositionals(argv),
     allowPositionals: true,
     options: {
       name: { type: 'string' },
