@@ -14,12 +14,14 @@ import { allowedOrigins, dnsRebindingGuard, isOriginAllowed } from './http/guard
 import { JSONRPC, isRequest, sendJsonRpcError, validateJsonRpcBody } from './http/jsonrpc.js';
 import { renderDocs } from './http/docs.js';
 import { buildMcpServer } from './mcp/server.js';
-import { isInitializeRequest } from './mcp/sdk.js';
+import { isInitializeRequest, isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage } from './mcp/sdk.js';
 import { purgeExpired } from './domain/maintenance.js';
 import { createToolServices } from './services.js';
 import { Metrics } from './observability/metrics.js';
 import { TOOL_SCOPES } from './tools/tickets.js';
-import { SessionManager } from './transport/session-manager.js';
+import { SessionManager, type SessionLookup } from './transport/session-manager.js';
+import { RedisSessionBus, RedisSessionStore } from './transport/session-store.js';
+import { MemoryEventStore, RedisEventStore, type EventStoreLimits } from './transport/event-store.js';
 import { applyRevocation, startRevocationListener } from './transport/revocation-listener.js';
 
 export interface McpAppOptions {
@@ -43,6 +45,14 @@ export interface McpApp {
    * the shared revocation channel itself.
    */
   revoke(event: RevocationEvent): Promise<number>;
+  /**
+   * Graceful shutdown, first half: /ready answers 503, standalone SSE streams close (clients reconnect,
+   * to another replica), and this resolves once no /mcp POST is in flight (tool calls finish) or after
+   * `timeoutMs`. Requests keep being served meanwhile (the load balancer may still send some).
+   */
+  drain(timeoutMs: number): Promise<{ drained: boolean }>;
+  /** Requests to /mcp (POST) being answered now. */
+  readonly inFlight: number;
   /** Closes sessions, timers and the Redis clients (not the database, not any HTTP server). */
   close(): Promise<void>;
 }
@@ -82,7 +92,17 @@ export function createMcpApp(options: McpAppOptions): McpApp {
 
   const services = createToolServices({ config, db, logger, metrics, redis });
   const audit = services.audit;
+  // Sessions across replicas: with REDIS_URL the session records, the replicas' bus and the SSE event
+  // store are in Redis (its own connection: these commands must wait for a reconnect, not fail fast
+  // like the rate limiter's); without it everything stays in this process.
+  const sessionRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, commandTimeout: 5000 }) : undefined;
+  sessionRedis?.on('error', (err) => logger.warn({ err }, 'redis error (sessions)'));
+  const bus = sessionRedis ? new RedisSessionBus(config.REDIS_URL!, sessionRedis, logger) : undefined;
+  const eventLimits: EventStoreLimits = { maxEvents: config.SSE_REPLAY_MAX_EVENTS, ttlMs: config.SSE_REPLAY_TTL_SECONDS * 1000 };
   const sessions = new SessionManager({
+    store: sessionRedis ? new RedisSessionStore(sessionRedis, config.SESSION_IDLE_TIMEOUT_MS) : undefined,
+    bus,
+    createEventStore: (id) => (sessionRedis ? new RedisEventStore(sessionRedis, id, eventLimits) : new MemoryEventStore(eventLimits)),
     prisma: db.prisma,
     logger,
     metrics,
@@ -144,9 +164,18 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     res.json({ status: 'ok' });
   });
 
+  let draining = false;
+  let inFlight = 0;
+  const idleWaiters: (() => void)[] = [];
+
   app.get('/ready', async (_req, res) => {
     const checks: Record<string, string> = {};
     let ok = true;
+    if (draining) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(503).json({ status: 'not_ready', checks: { shutdown: 'draining' } });
+      return;
+    }
     try {
       await db.query('SELECT 1');
       checks.database = 'ok';
@@ -217,6 +246,24 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     },
     onDenied: (req, reason, principal) => denied(req, reason, principal),
   });
+  /** The caller's session, or the 404 (unknown or another principal's) / 503 (store down) answer. */
+  const findSession = async (req: Request, res: Response, sessionId: string, principal: Principal) => {
+    let found: SessionLookup;
+    try {
+      found = await sessions.lookup(sessionId, principal);
+    } catch (err) {
+      logger.error({ err, session: sessionId }, 'session store unavailable');
+      res.setHeader('Retry-After', '5');
+      sendJsonRpcError(res, 503, JSONRPC.SERVER_ERROR, 'Session store unavailable; retry later');
+      return undefined;
+    }
+    if (found.kind !== 'found') {
+      if (found.kind === 'forbidden') denied(req, 'session_owned_by_another_principal', principal);
+      sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
+      return undefined;
+    }
+    return found.session;
+  };
   const jsonBody = express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], strict: true });
 
   const post: RequestHandler = async (req, res) => {
@@ -267,13 +314,19 @@ export function createMcpApp(options: McpAppOptions): McpApp {
       await sessions.open(principal, req, res, req.body);
       return;
     }
-    const found = sessions.lookup(sessionId, principal);
-    if (found.kind !== 'found') {
-      if (found.kind === 'forbidden') denied(req, 'session_owned_by_another_principal', principal);
-      sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
-      return;
+    const session = await findSession(req, res, sessionId, principal);
+    if (!session) return;
+    let body: unknown = req.body;
+    // Answers to server-initiated requests (elicitation) may belong to another replica's call.
+    if (checked.messages.some((m) => isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m))) {
+      const keep = await sessions.routeResponses(session, checked.messages as JSONRPCMessage[]);
+      if (keep.length === 0) {
+        res.status(202).end();
+        return;
+      }
+      body = Array.isArray(req.body) ? keep : keep[0];
     }
-    await found.session.transport.handleRequest(req, res, req.body);
+    await session.transport.handleRequest(req, res, body);
   };
 
   const getOrDelete: RequestHandler = async (req, res) => {
@@ -283,13 +336,19 @@ export function createMcpApp(options: McpAppOptions): McpApp {
       sendJsonRpcError(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return;
     }
-    const found = sessions.lookup(sessionId, principal);
-    if (found.kind !== 'found') {
-      if (found.kind === 'forbidden') denied(req, 'session_owned_by_another_principal', principal);
-      sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
-      return;
-    }
-    await found.session.transport.handleRequest(req, res);
+    const session = await findSession(req, res, sessionId, principal);
+    if (!session) return;
+    await session.transport.handleRequest(req, res);
+  };
+
+  // In-flight /mcp POSTs (tool calls...), for the drain.
+  const track: RequestHandler = (_req, res, next) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
+    });
+    next();
   };
 
   const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
@@ -314,7 +373,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   };
 
   app.options(resourcePath, mcpCors);
-  app.post(resourcePath, mcpCors, dnsRebindingGuard(config), auth, jsonBody, bodyErrors, post);
+  app.post(resourcePath, track, mcpCors, dnsRebindingGuard(config), auth, jsonBody, bodyErrors, post);
   app.get(resourcePath, mcpCors, dnsRebindingGuard(config), auth, getOrDelete);
   app.delete(resourcePath, mcpCors, dnsRebindingGuard(config), auth, getOrDelete);
   app.all(resourcePath, mcpCors, (_req, res) => {
@@ -342,12 +401,32 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     metrics,
     verifier,
     revoke: (event) => applyRevocation(sessions, event),
+    get inFlight() {
+      return inFlight;
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      sessions.closeStreams();
+      if (inFlight === 0) return { drained: true };
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        new Promise<boolean>((resolve) => idleWaiters.push(() => resolve(true))),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      return { drained };
+    },
     async close() {
       if (closed) return;
       closed = true;
+      draining = true;
       clearInterval(maintenance);
       await sessions.closeAll();
       if (stopListener) await (await stopListener)();
+      await bus?.close();
+      if (sessionRedis) await sessionRedis.quit().catch(() => sessionRedis.disconnect());
       if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
@@ -358,6 +437,8 @@ export interface StartedMcpServer {
   url: string;
   server: http.Server;
   mcp: McpApp;
+  /** See McpApp.drain: readiness off, SSE streams closed, in-flight calls finished (or timeout). */
+  drain(timeoutMs: number): Promise<{ drained: boolean }>;
   close(): Promise<void>;
 }
 
@@ -384,6 +465,7 @@ export async function startMcpServer(options: McpAppOptions & { port?: number; h
     url: `http://${shownHost}:${address.port}`,
     server,
     mcp,
+    drain: (timeoutMs) => mcp.drain(timeoutMs),
     async close() {
       await mcp.close();
       await new Promise<void>((resolve) => {

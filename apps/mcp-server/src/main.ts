@@ -19,17 +19,30 @@ async function main(): Promise<void> {
 
   // Installed before anything opens: a signal during start-up waits for it (an embedded PGlite
   // interrupted while creating its data folder would leave it unusable), then closes in order.
+  //
+  // Order: /ready answers 503 (the load balancer stops sending new work), standalone SSE streams close
+  // (clients reconnect elsewhere; with REDIS_URL their sessions continue there), in-flight requests
+  // finish (at most SHUTDOWN_TIMEOUT_MS), then sockets, Redis, database, telemetry, exit. A second
+  // signal exits at once.
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down: draining');
     const force = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 15_000);
+    }, config.SHUTDOWN_TIMEOUT_MS + 10_000);
     force.unref();
     try {
       await starting?.catch(() => {});
+      if (started) {
+        const { drained } = await started.drain(config.SHUTDOWN_TIMEOUT_MS);
+        if (drained) logger.info('drained: no request in flight');
+        else logger.warn({ in_flight: started.mcp.inFlight }, 'drain timed out; closing the remaining requests');
+      }
       await started?.close();
       await db?.close();
       await stopTelemetry?.();
@@ -38,6 +51,8 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
     clearTimeout(force);
+    // Nothing of ours is left open; do not wait for stray handles (keep-alive agents, exporters).
+    process.exit();
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
