@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { applyMigrations, connectDatabase } from '@mcp-gw/db';
 import { ConfigError, createLogger } from '@mcp-gw/shared';
-import { loadAuthServerConfig, startAuthServer } from '@mcp-gw/auth-server';
+import { closeRedis, connectRedis, loadAuthServerConfig, startAuthServer } from '@mcp-gw/auth-server';
 import { addUserToDemoProjects, loadMcpConfig, seedDemoTickets, startMcpServer } from '@mcp-gw/mcp-server';
 import { loadOrCreateDevSecrets } from './dev-secrets.js';
 
@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const migrations = await applyMigrations(db);
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'migrations applied');
 
-  const auth = await startAuthServer({ config: authConfig, db, logger: logger.child({ app: 'auth-server' }) });
+  const redis = await connectRedis(authConfig.REDIS_URL, logger);
+  const auth = await startAuthServer({ config: authConfig, db, logger: logger.child({ app: 'auth-server' }), redis });
   const demoEmail = env.DEMO_EMAIL ?? 'demo@example.com';
   const demoPassword = env.DEMO_PASSWORD ?? devSecrets?.demoPassword;
   const demo = await auth.accounts.ensureDemoUser(demoEmail, demoPassword);
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
   if (demo) await addUserToDemoProjects(db, demo.user.id, 'admin');
 
   const mcp = await startMcpServer({ config: mcpConfig, db, logger: logger.child({ app: 'mcp-server' }) });
+  // Same process: revocations close the MCP server's live sessions at once, with or without Redis.
+  auth.admin.publisher.onLocal(async (event) => {
+    await mcp.mcp.revoke(event);
+  });
   const demoUser = await db.prisma.user.findUnique({ where: { email: demoEmail.toLowerCase() } });
   const passwordLine = demoUser
     ? demoPassword
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await mcp.close();
     await auth.close();
+    await closeRedis();
     await db.close();
     process.exit(0);
   };

@@ -56,7 +56,7 @@ export class AdminService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly audit: AuditLog,
-    private readonly publisher: RevocationPublisher,
+    readonly publisher: RevocationPublisher,
     private readonly logger: Logger,
   ) {}
 
