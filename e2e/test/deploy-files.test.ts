@@ -480,10 +480,10 @@ describe('deploy/nginx.conf', () => {
     expect(envOf(services()['auth-server']!).TRUST_PROXY).toBe('true');
   });
 
-  it('the MCP upstream keeps a client on one replica (sessions are per process)', () => {
+  it('the MCP upstream is round-robin, without client stickiness (sessions continue on any replica)', () => {
     const upstream = nginx().find((d) => d.name === 'upstream' && d.args[0] === 'mcp_servers')!;
-    const affinity = one(upstream.block, 'hash') ?? one(upstream.block, 'ip_hash');
-    expect(affinity).toBeDefined();
+    for (const sticky of ['hash', 'ip_hash', 'sticky', 'least_conn', 'random']) expect(one(upstream.block, sticky), sticky).toBeUndefined();
+    expect(all(upstream.block, 'server').map((d) => d.args[0])).toEqual(['mcp-1:3000', 'mcp-2:3000']);
   });
 
   it('the template only substitutes the two host names', () => {
@@ -649,6 +649,10 @@ describe('k8s/', () => {
     expect(annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(600);
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(600);
+    // Sessions continue on any pod: no client-address hashing or cookie affinity.
+    expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBeUndefined();
+    expect(annotations['nginx.ingress.kubernetes.io/affinity']).toBeUndefined();
+    expect(k8sNamed('Service', 'mcp-server').spec.sessionAffinity ?? 'None').toBe('None');
     for (const ing of ingresses) for (const rule of ing.spec.rules) for (const p of rule.http.paths) {
       const svc = k8sNamed('Service', p.backend.service.name);
       expect(svc.spec.ports.map((sp: Obj) => sp.name), p.backend.service.name).toContain(p.backend.service.port.name);

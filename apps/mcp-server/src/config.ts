@@ -41,7 +41,7 @@ export const configSchema = z
     SSE_REPLAY_MAX_EVENTS: positiveInt(200, 100_000),
     SSE_REPLAY_TTL_SECONDS: positiveInt(600, 24 * 3600),
     /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
-    SHUTDOWN_TIMEOUT_MS: positiveInt(25_000, 10 * 60_000),
+    SHUTDOWN_TIMEOUT_MS: positiveInt(15_000, 10 * 60_000),
     CONFIRMATION_TTL_SECONDS: positiveInt(300, 3600),
     IDEMPOTENCY_TTL_HOURS: positiveInt(24, 24 * 30),
     RESOURCE_DOCUMENTATION_URL: optionalString(),
