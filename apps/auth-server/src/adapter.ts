@@ -1,9 +1,32 @@
 import { artifactKey, type Prisma, type PrismaClient } from '@mcp-gw/db';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { hashClientSecret, isHashedClientSecret } from './secrets-at-rest.js';
+
+/**
+ * Models whose id is an identifier, not a credential: a Grant id is shown to administrators and used
+ * by resource servers to check revocation (it is the `gid` claim of every access token), a Client id
+ * is public. Every other model's id is a bearer value (refresh token, authorization code, opaque
+ * access token, registration access token, session cookie, interaction id, …).
+ */
+const ID_IS_PUBLIC = new Set(['Grant', 'Client']);
+/** Stands for the interaction id inside a stored Interaction's `returnTo` URL. */
+const ID_PLACEHOLDER = '{id}';
 
 /**
  * oidc-provider's storage on Prisma: one table for every model, keyed by (model, SHA-256 of the id),
  * with the secondary lookups oidc-provider needs (uid, userCode, grantId) as indexed columns.
+ *
+ * Nothing usable is stored in clear: payloads of bearer artefacts are stored without their id
+ * (`jti`), which find(id) puts back from the id it was asked for; client secrets are stored as
+ * salted hashes (provider.ts compares presented secrets against them).
+ *
+ * The lookups that do not know the id:
+ * - findByUid (Session): oidc-provider calls it in two places only, Provider#getInteraction and
+ *   checkSessionBinding (models/token_helpers.js), and both read `accountId` and `grantIdFor()`
+ *   and nothing else: the id is not needed, so it is not kept (the instance gets a random `jti`
+ *   from the Session constructor, which nothing reads or saves).
+ * - findByUserCode (DeviceCode): the device flow is disabled (provider.ts); the payload comes back
+ *   without its id. Enabling the device flow would need the id sealed here first.
  */
 export function prismaAdapterFactory(prisma: PrismaClient) {
   return class PrismaOidcAdapter implements Adapter {
@@ -12,7 +35,7 @@ export function prismaAdapterFactory(prisma: PrismaClient) {
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const columns = {
-        payload: payload as Prisma.InputJsonValue,
+        payload: toStored(this.model, id, payload) as Prisma.InputJsonValue,
         grantId: payload.grantId ?? null,
         uid: payload.uid ?? null,
         userCode: payload.userCode ?? null,
@@ -21,6 +44,13 @@ export function prismaAdapterFactory(prisma: PrismaClient) {
         expiresAt,
       };
       const key = artifactKey(id);
+      if (this.model === 'RefreshToken') {
+        // Refresh tokens are written once. The successor of a rotated token has a derived id
+        // (secrets-at-rest.ts), so two concurrent refreshes save the same one: the first write
+        // wins, and a late write can never revive a token that was consumed since.
+        await prisma.oidcArtifact.createMany({ data: [{ model: this.model, key, ...columns }], skipDuplicates: true });
+        return;
+      }
       await prisma.oidcArtifact.upsert({
         where: { model_key: { model: this.model, key } },
         create: { model: this.model, key, ...columns },
@@ -30,22 +60,29 @@ export function prismaAdapterFactory(prisma: PrismaClient) {
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       const row = await prisma.oidcArtifact.findUnique({ where: { model_key: { model: this.model, key: artifactKey(id) } } });
-      return toPayload(row);
+      if (row && this.model === 'Client' && typeof (row.payload as AdapterPayload).client_secret === 'string' && !isHashedClientSecret((row.payload as AdapterPayload).client_secret)) {
+        // A client registered before secrets were hashed: hash it now.
+        const payload = toStored(this.model, id, row.payload as AdapterPayload) as Prisma.InputJsonValue;
+        await prisma.oidcArtifact.updateMany({ where: { model: this.model, key: row.key }, data: { payload } });
+        row.payload = payload as Prisma.JsonValue;
+      }
+      return fromStored(this.model, id, row);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       const row = await prisma.oidcArtifact.findFirst({ where: { model: this.model, uid } });
-      return toPayload(row);
+      return fromStored(this.model, undefined, row);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       const row = await prisma.oidcArtifact.findFirst({ where: { model: this.model, userCode } });
-      return toPayload(row);
+      return fromStored(this.model, undefined, row);
     }
 
     async consume(id: string): Promise<void> {
+      // The first consumption counts: the refresh grace period runs from it and is not extended.
       await prisma.oidcArtifact.updateMany({
-        where: { model: this.model, key: artifactKey(id) },
+        where: { model: this.model, key: artifactKey(id), consumedAt: null },
         data: { consumedAt: new Date() },
       });
     }
@@ -60,12 +97,34 @@ export function prismaAdapterFactory(prisma: PrismaClient) {
   };
 }
 
-function toPayload(
+/** The payload as stored: without the bearer id anywhere in it, and with client secrets hashed. */
+export function toStored(model: string, id: string, payload: AdapterPayload): AdapterPayload {
+  const stored: AdapterPayload = { ...payload };
+  if (!ID_IS_PUBLIC.has(model)) delete stored.jti;
+  if (model === 'Interaction') {
+    if (typeof stored.returnTo === 'string') stored.returnTo = stored.returnTo.split(id).join(ID_PLACEHOLDER);
+    // The interaction keeps a copy of the session id (`session.cookie`) that oidc-provider never reads.
+    if (stored.session && typeof stored.session === 'object') {
+      const { cookie: _cookie, ...session } = stored.session as Record<string, unknown>;
+      stored.session = session as AdapterPayload['session'];
+    }
+  }
+  if (model === 'Client' && typeof stored.client_secret === 'string') stored.client_secret = hashClientSecret(stored.client_secret);
+  return stored;
+}
+
+function fromStored(
+  model: string,
+  id: string | undefined,
   row: { payload: Prisma.JsonValue; expiresAt: Date | null; consumedAt: Date | null } | null,
 ): AdapterPayload | undefined {
   if (!row) return undefined;
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
-  const payload = row.payload as AdapterPayload;
+  const payload = { ...(row.payload as AdapterPayload) };
+  if (id !== undefined && !ID_IS_PUBLIC.has(model)) {
+    payload.jti = id;
+    if (model === 'Interaction' && typeof payload.returnTo === 'string') payload.returnTo = payload.returnTo.split(ID_PLACEHOLDER).join(id);
+  }
   return row.consumedAt ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : payload;
 }
 

@@ -22,6 +22,11 @@ export const schema = z
       .pipe(z.array(z.string().url())),
     ACCESS_TOKEN_TTL: z.coerce.number().int().min(10).max(86_400).default(3600),
     REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).max(90 * 86_400).default(30 * 86_400),
+    /**
+     * Seconds after a refresh token's rotation during which presenting it again returns the same
+     * successor (concurrent refreshes, lost responses) instead of revoking the grant. 0 disables.
+     */
+    REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
     AUTHORIZATION_CODE_TTL: z.coerce.number().int().min(10).max(600).default(60),
     SESSION_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
     GRANT_TTL: z.coerce.number().int().min(60).default(365 * 86_400),

@@ -11,6 +11,8 @@ import { clientIdMetadataDocumentFeature, metadataFetch } from './registration/c
 import { renderErrorPage } from './views/pages.js';
 import { introspectJwtAccessTokens } from './jwt-introspection.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
+import { installClientSecretHashing } from './secrets-at-rest.js';
+import { installRefreshGrace, RefreshSuccessors } from './refresh-grace.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -123,6 +125,8 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
         logger,
       }) as never,
       devInteractions: { enabled: false },
+      // Must stay off unless adapter.ts keeps device codes' ids for findByUserCode (sealed).
+      deviceFlow: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       revocation: {
@@ -185,6 +189,12 @@ export function createProvider({ config, prisma, accounts, jwks, cookieKeys, log
   });
 
   introspectJwtAccessTokens(provider, { issuer: config.ISSUER, jwks });
+
+  // Client secrets are stored hashed (adapter.ts); see secrets-at-rest.ts for how they are compared.
+  installClientSecretHashing(provider);
+  // Successor ids are keyed by KEY_ENCRYPTION_KEY (in development without one, the cookie keys).
+  const successorKey = config.KEY_ENCRYPTION_KEY ? Buffer.from(config.KEY_ENCRYPTION_KEY, 'base64') : cookieKeys[0]!;
+  installRefreshGrace(provider, { graceSeconds: config.REFRESH_TOKEN_REUSE_GRACE, successors: new RefreshSuccessors(successorKey) });
 
   // Koa answers a method or path no route serves (GET /token, /reg/x/y) with a text/plain 404;
   // clients parse JSON on these paths, so they get an RFC 6749 error body like every other answer.

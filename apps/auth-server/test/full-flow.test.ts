@@ -11,7 +11,8 @@ describe('register → authorize → login → consent → token → verify → 
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    as = await startTestAuthServer(database.db);
+    // No reuse grace period: the replay below is reuse at once (refresh-grace.test.ts covers the grace).
+    as = await startTestAuthServer(database.db, { REFRESH_TOKEN_REUSE_GRACE: '0' });
   });
   afterAll(async () => {
     await as?.close();
