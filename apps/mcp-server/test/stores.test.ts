@@ -12,6 +12,8 @@ afterAll(() => redis?.disconnect());
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: n } });
 
+const data = (m: JSONRPCMessage) => (m as unknown as { params: { data: number } }).params.data;
+
 async function replay(store: { replayEventsAfter: MemoryEventStore['replayEventsAfter'] }, after: string) {
   const got: { id: string; message: JSONRPCMessage }[] = [];
   const streamId = await store.replayEventsAfter(after, { send: async (id, message) => void got.push({ id, message }) });
@@ -31,9 +33,9 @@ describe.each(eventStores)('%s event store', (_name, make) => {
     expect(await store.getStreamIdForEventId(first)).toBe('s1');
     const all = await replay(store, priming);
     expect(all.streamId).toBe('s1');
-    expect(all.got.map((e) => (e.message as { params: { data: number } }).params.data)).toEqual([1, 2]);
+    expect(all.got.map((e) => data(e.message))).toEqual([1, 2]);
     const rest = await replay(store, first);
-    expect(rest.got.map((e) => (e.message as { params: { data: number } }).params.data)).toEqual([2]);
+    expect(rest.got.map((e) => data(e.message))).toEqual([2]);
     expect(rest.got[0]!.id).toBe(all.got[1]!.id);
   });
 
@@ -42,7 +44,7 @@ describe.each(eventStores)('%s event store', (_name, make) => {
     const start = await store.storeEvent('s', {} as JSONRPCMessage);
     for (let i = 1; i <= 6; i++) await store.storeEvent('s', note(i));
     const { got } = await replay(store, start);
-    expect(got.map((e) => (e.message as { params: { data: number } }).params.data)).toEqual([4, 5, 6]);
+    expect(got.map((e) => data(e.message))).toEqual([4, 5, 6]);
   });
 
   it('refuses event ids it did not make', async () => {
