@@ -36,13 +36,21 @@ ul.scopes code { font-size:.85rem; color:var(--muted); }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 small, .muted { color:var(--muted); }
 table { width:100%; border-collapse: collapse; font-size:.93rem; }
-th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align: top; overflow-wrap:anywhere; }
-th { color:var(--muted); font-weight:600; }
+/* break-word, not anywhere: "anywhere" lets a column shrink to one character, so on a phone tables
+   crushed their columns into letter-high stacks instead of scrolling sideways in .table-wrap. */
+th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align: top; overflow-wrap:break-word; }
+th { color:var(--muted); font-weight:600; white-space:nowrap; }
+/* Ids and URLs outside tables (a client id under its name) wrap rather than widen the page. */
+p code, dd code, h1 code, .notice { overflow-wrap:anywhere; }
 nav.top { display:flex; gap:16px; align-items:center; margin-bottom:16px; flex-wrap:wrap; }
 nav.top a { color:var(--accent); text-decoration:none; font-weight:600; }
 nav.top .spacer { flex:1; }
 td .button, td button { flex:none; min-width:0; display:inline-block; padding:6px 12px; white-space:nowrap; }
-td code { white-space:nowrap; }
+/* Long ids and redirect URIs wrap inside their column (a nowrap URI pushed every other column of the
+   clients list out of sight at 1100 px); a column never gets narrower than 6rem, so on a phone the
+   table scrolls sideways in .table-wrap rather than stacking letters. */
+td code { overflow-wrap:anywhere; }
+th, td { min-width:6rem; }
 main.wide nav.top { margin-top: 0; }
 pre { background:var(--bg); border:1px solid var(--line); border-radius:8px; padding:12px; overflow:auto; font-size:.85rem; }
 form.inline { display:inline; }
