@@ -87,6 +87,17 @@ describe.each(sessionStores)('%s session store', (name, make) => {
     await store.delete(b.id);
   });
 
+  it("a record moved to a newer grant leaves the old grant's index", async () => {
+    const store = make();
+    const r = record();
+    await store.put(r);
+    const newer = { ...r, grantId: crypto.randomUUID() };
+    await store.put(newer);
+    expect(await store.idsByGrant(r.grantId!)).toEqual([]);
+    expect(await store.idsByGrant(newer.grantId)).toEqual([r.id]);
+    await store.delete(r.id);
+  });
+
   it.runIf(name === 'redis')('records expire by themselves (the idle timeout is their TTL)', async () => {
     const store = new RedisSessionStore(redis!, 1000);
     const r = record();

@@ -349,7 +349,14 @@ export class SessionManager {
   /** Ends every session opened under this grant (a request or notice showed the grant is gone). */
   async closeByGrant(grantId: string): Promise<number> {
     const local = [...this.sessions.values()].filter((s) => s.grantId === grantId).map((s) => s.id);
-    return this.endAll([...local, ...(await this.store.idsByGrant(grantId))], 'grant revoked');
+    // The index may still name a session that has moved on to a newer grant (a re-authorised client):
+    // only sessions whose record still names this grant (or that are gone already) end.
+    const indexed: string[] = [];
+    for (const id of await this.store.idsByGrant(grantId)) {
+      const record = await this.store.get(id);
+      if (!record || record.grantId === grantId) indexed.push(id);
+    }
+    return this.endAll([...local, ...indexed], 'grant revoked');
   }
 
   /** Ends every session of a client (the client's registration was revoked). */

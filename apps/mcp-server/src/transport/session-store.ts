@@ -80,7 +80,10 @@ export class RedisSessionStore implements SessionStore {
 
   async put(record: SessionRecord): Promise<void> {
     const ttl = this.idleTimeoutMs;
-    const m = this.redis.multi().set(recordKey(record.id), JSON.stringify(record), 'PX', ttl);
+    const previous = await this.get(record.id);
+    const m = this.redis.multi();
+    if (previous?.grantId && previous.grantId !== record.grantId) m.srem(grantKey(previous.grantId), record.id);
+    m.set(recordKey(record.id), JSON.stringify(record), 'PX', ttl);
     if (record.grantId) m.sadd(grantKey(record.grantId), record.id).pexpire(grantKey(record.grantId), ttl);
     m.sadd(clientKey(record.clientId), record.id).pexpire(clientKey(record.clientId), ttl);
     await m.exec();
