@@ -1,0 +1,148 @@
+// 2. The full register → authorize → login → consent → token flow per second, embedded database vs
+// PostgreSQL, with the server time per flow summed by a server-side timer around every request.
+import { authorize, registerClient, tokenRequest } from '@mcp-gw/testkit';
+import { QUICK, postgresProblem, printTable, report, stats, verdict } from '../lib/common.mjs';
+import { openDatabase, startAuth } from '../lib/stack.mjs';
+
+const SEQUENTIAL = QUICK ? 6 : 40;
+const WARMUP = QUICK ? 1 : 3;
+const CONCURRENT = 4;
+const CONCURRENT_FLOWS = QUICK ? 8 : 40;
+const TARGET_SERVER_MS = 50;
+const REDIRECT = 'http://127.0.0.1:8765/callback';
+
+/** One flow as a client does it, over HTTP. */
+async function flow(auth) {
+  const client = await registerClient(auth.issuer, {
+    client_name: 'bench client',
+    redirect_uris: [REDIRECT],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+  });
+  const result = await authorize({
+    issuer: auth.issuer,
+    clientId: client.client_id,
+    redirectUri: REDIRECT,
+    email: auth.user.email,
+    password: auth.user.password,
+    scope: 'tickets:read tickets:write',
+    resource: auth.config.MCP_RESOURCE_URL,
+  });
+  if (!result.code) throw new Error(`no code: ${result.location}`);
+  const { status, body } = await tokenRequest(auth.issuer, {
+    grant_type: 'authorization_code',
+    code: result.code,
+    redirect_uri: REDIRECT,
+    client_id: client.client_id,
+    code_verifier: result.verifier,
+    resource: auth.config.MCP_RESOURCE_URL,
+  });
+  if (status !== 200 || !body.access_token) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
+}
+
+function step(method, path) {
+  if (path === '/reg') return 'register';
+  if (path === '/token') return 'token';
+  if (/\/login$/.test(path)) return 'login';
+  if (/\/(confirm|abort)$/.test(path)) return 'consent';
+  return 'authorize'; // /auth, /auth/<uid> resumes and the interaction pages
+}
+
+async function measure(kind) {
+  const database = await openDatabase(kind);
+  const auth = await startAuth(database.db);
+  try {
+    for (let i = 0; i < WARMUP; i++) await flow(auth);
+    const flows = [];
+    let current;
+    auth.timer.onRequest = (method, path, ms) => {
+      if (!current) return;
+      current.server += ms;
+      current.requests += 1;
+      const s = step(method, path);
+      current.steps[s] = (current.steps[s] ?? 0) + ms;
+    };
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      current = { server: 0, requests: 0, steps: {} };
+      const t = performance.now();
+      await flow(auth);
+      current.wall = performance.now() - t;
+      flows.push(current);
+    }
+    current = undefined;
+    auth.timer.onRequest = undefined;
+    const wallTotal = flows.reduce((a, f) => a + f.wall, 0);
+    // Concurrent clients: the server's capacity for whole flows (argon2 runs on the libuv pool).
+    const t = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENT }, async () => {
+        while (next++ < CONCURRENT_FLOWS) await flow(auth);
+      }),
+    );
+    const concurrentPerSecond = (CONCURRENT_FLOWS / (performance.now() - t)) * 1000;
+    const stepNames = ['register', 'authorize', 'login', 'consent', 'token'];
+    const steps = Object.fromEntries(stepNames.map((s) => [s, stats(flows.map((f) => f.steps[s] ?? 0)).mean]));
+    const server = stats(flows.map((f) => f.server));
+    const wall = stats(flows.map((f) => f.wall));
+    return {
+      database: kind,
+      flows: flows.length,
+      requestsPerFlow: flows[0].requests,
+      sequentialPerSecond: (flows.length / wallTotal) * 1000,
+      concurrentPerSecond,
+      wallMs: { mean: wall.mean, p50: wall.p50, p99: wall.p99 },
+      serverMs: { mean: server.mean, p50: server.p50, p99: server.p99 },
+      serverMsWithoutLogin: stats(flows.map((f) => f.server - (f.steps.login ?? 0))).mean,
+      stepsMs: steps,
+    };
+  } finally {
+    await auth.close();
+    await database.dispose();
+  }
+}
+
+const results = [await measure('pglite')];
+const pgProblem = await postgresProblem();
+if (pgProblem) console.log(`\n2. PostgreSQL part skipped: ${pgProblem}`);
+else results.push(await measure('postgres'));
+
+printTable(
+  `2. Full OAuth flow (register → authorize → login → consent → token; ${SEQUENTIAL} sequential flows, then ${CONCURRENT_FLOWS} by ${CONCURRENT} concurrent clients)`,
+  ['database', 'flows/s seq', `flows/s ×${CONCURRENT}`, 'wall ms/flow', 'server ms/flow', 'p99', 'server w/o login', 'login (argon2)', 'register', 'authorize', 'consent', 'token'],
+  results.map((r) => [
+    r.database,
+    r.sequentialPerSecond,
+    r.concurrentPerSecond,
+    r.wallMs.mean,
+    r.serverMs.mean,
+    r.serverMs.p99,
+    r.serverMsWithoutLogin,
+    r.stepsMs.login,
+    r.stepsMs.register,
+    r.stepsMs.authorize,
+    r.stepsMs.consent,
+    r.stepsMs.token,
+  ]),
+);
+const embedded = results[0];
+console.log(
+  `   server ms = sum of request durations measured inside the server (request received → response finished), ${embedded.requestsPerFlow} requests per flow;` +
+    ' wall ms also includes the client side (fetch, HTML parsing, PKCE) on loopback. Step columns are server ms (means).',
+);
+console.log(
+  `   embedded server time per flow ${embedded.serverMs.mean.toFixed(1)} ms (target ≤ ${TARGET_SERVER_MS} ms): ${verdict(embedded.serverMs.mean <= TARGET_SERVER_MS)};` +
+    ` without the argon2 login step ${embedded.serverMsWithoutLogin.toFixed(1)} ms: ${verdict(embedded.serverMsWithoutLogin <= TARGET_SERVER_MS)}`,
+);
+
+report({
+  name: 'oauth-flow',
+  title: 'Full OAuth flow per second, embedded vs PostgreSQL',
+  results,
+  postgresSkipped: pgProblem,
+  summary: [
+    ...results.map((r) => ({ metric: `flows/s sequential (${r.database})`, value: r.sequentialPerSecond.toFixed(1), detail: `×${CONCURRENT} concurrent: ${r.concurrentPerSecond.toFixed(1)}/s`, target: '-', verdict: '' })),
+    { metric: 'server ms per flow (pglite)', value: embedded.serverMs.mean.toFixed(1), detail: `login/argon2 ${embedded.stepsMs.login.toFixed(1)} ms`, target: `≤ ${TARGET_SERVER_MS}`, verdict: verdict(embedded.serverMs.mean <= TARGET_SERVER_MS) },
+    { metric: 'server ms per flow w/o login (pglite)', value: embedded.serverMsWithoutLogin.toFixed(1), detail: '', target: `≤ ${TARGET_SERVER_MS}`, verdict: verdict(embedded.serverMsWithoutLogin <= TARGET_SERVER_MS) },
+  ],
+});

@@ -1,0 +1,125 @@
+// 4. Revocation reaching every replica: two MCP server processes (dist/main.js) on PostgreSQL + Redis,
+// the authorization server in this process on the same database and Redis. Each round: a token, a
+// session and a tool call on both replicas, AdminService.revokeGrant, then both replicas polled until
+// the token (or its session) is refused.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@mcp-gw/testkit';
+import { QUICK, REDIS_URL, postgresProblem, printTable, redisProblem, report, sleep, stats, verdict } from '../lib/common.mjs';
+import { McpHttpClient } from '../lib/mcp-client.mjs';
+import { NO_LIMITS_MCP, openDatabase, seed, startAuth } from '../lib/stack.mjs';
+
+const ROUNDS = QUICK ? 3 : 20;
+const TARGET_WORST_MS = 1000;
+const GIVE_UP_MS = 10_000;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const problem = (await postgresProblem()) ?? (await redisProblem());
+if (problem) {
+  console.log(`\n4. Revocation across replicas: skipped: ${problem}`);
+  report({ name: 'revocation', title: 'Revocation reaching every replica', skipped: problem, summary: [{ metric: 'revocation worst ms', value: 'skipped', detail: problem, target: `≤ ${TARGET_WORST_MS}`, verdict: '' }] });
+  process.exit(0);
+}
+
+const database = await openDatabase('postgres');
+const ports = [await freePort(), await freePort()];
+const resource = `http://127.0.0.1:${ports[0]}/mcp`; // one public resource URL, as behind a load balancer
+const auth = await startAuth(database.db, { mcpResourceUrl: resource, redisUrl: REDIS_URL });
+const ticketId = await seed(database.db, auth.user.id);
+
+const replicas = ports.map((port) => {
+  const child = spawn(process.execPath, [path.join(root, 'apps/mcp-server/dist/main.js')], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      AUTH_ISSUER: auth.issuer,
+      MCP_RESOURCE_URL: resource,
+      ...NO_LIMITS_MCP,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return { port, child, url: `http://127.0.0.1:${port}/mcp` };
+});
+
+async function waitReady(replica) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (replica.child.exitCode !== null) throw new Error(`replica on ${replica.port} exited (${replica.child.exitCode})`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${replica.port}/ready`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`replica on ${replica.port} not ready after 30 s`);
+}
+
+/** Polls one replica with a tool call on its session until it refuses (401 token, 404 session). */
+async function untilRefused(client, t0) {
+  let polls = 0;
+  while (performance.now() - t0 < GIVE_UP_MS) {
+    polls += 1;
+    const id = client.nextId++;
+    const res = await client.post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_ticket', arguments: { ticket_id: ticketId } } });
+    if (res.status === 401 || res.status === 404) return { ms: performance.now() - t0, status: res.status, polls };
+  }
+  return { ms: Infinity, status: 'still served', polls };
+}
+
+const rounds = [];
+try {
+  await Promise.all(replicas.map(waitReady));
+  for (let round = 0; round < ROUNDS; round++) {
+    const { tokens } = await auth.obtainTokens(resource);
+    const gid = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString()).gid;
+    const clients = replicas.map((r) => new McpHttpClient(r.url, { token: tokens.access_token }));
+    for (const c of clients) {
+      await c.initialize();
+      await c.callTool('get_ticket', { ticket_id: ticketId });
+    }
+    const t0 = performance.now();
+    const revoking = auth.admin.revokeGrant(gid, { type: 'system', id: 'bench' }).then(() => performance.now() - t0);
+    const refused = await Promise.all(clients.map((c) => untilRefused(c, t0)));
+    const revokeCallMs = await revoking;
+    await Promise.all(clients.map((c) => c.close({ deleteSession: false })));
+    rounds.push({ revokeCallMs, replicas: refused, worstMs: Math.max(...refused.map((r) => r.ms)) });
+  }
+} finally {
+  for (const r of replicas) r.child.kill('SIGTERM');
+  await Promise.all(replicas.map((r) => (r.child.exitCode === null ? new Promise((resolve) => r.child.once('exit', resolve)) : undefined)));
+  await auth.close();
+  await database.dispose();
+}
+
+const worst = stats(rounds.map((r) => r.worstMs));
+const perReplica = stats(rounds.flatMap((r) => r.replicas.map((x) => x.ms)));
+const revokeCall = stats(rounds.map((r) => r.revokeCallMs));
+const statuses = rounds.flatMap((r) => r.replicas.map((x) => x.status)).reduce((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+printTable(
+  `4. Revocation reaching both replicas (${ROUNDS} rounds; PostgreSQL + Redis; from the revokeGrant call to the replica refusing)`,
+  ['measure', 'median ms', 'worst ms', 'mean ms'],
+  [
+    ['both replicas refuse', worst.p50, worst.max, worst.mean],
+    ['each replica', perReplica.p50, perReplica.max, perReplica.mean],
+    ['revokeGrant call itself', revokeCall.p50, revokeCall.max, revokeCall.mean],
+  ],
+);
+console.log(`   refusals seen: ${Object.entries(statuses).map(([s, n]) => `${s === '401' ? '401 (token refused)' : s === '404' ? '404 (session closed)' : s} ×${n}`).join(', ')}`);
+console.log(`   worst ${worst.max.toFixed(1)} ms (target ≤ ${TARGET_WORST_MS} ms): ${verdict(worst.max <= TARGET_WORST_MS)}`);
+
+report({
+  name: 'revocation',
+  title: 'Revocation reaching every replica',
+  rounds,
+  medianMs: worst.p50,
+  worstMs: worst.max,
+  summary: [{ metric: 'revocation on both replicas, worst ms', value: worst.max.toFixed(1), detail: `median ${worst.p50.toFixed(1)} ms over ${ROUNDS} rounds`, target: `≤ ${TARGET_WORST_MS}`, verdict: verdict(worst.max <= TARGET_WORST_MS) }],
+});

@@ -1,0 +1,37 @@
+// Child process of the throughput benchmark: the servers under load, apart from the load generator
+// (each gets its own core on a 2-core machine). One embedded database (or PostgreSQL with --postgres),
+// one authorization server, the MCP server with auth, the same MCP server with auth off, and the floor.
+// Sends { type: 'ready', ... } over IPC, then serves until the parent disconnects.
+import { openDatabase, seed, startAuth, startMcp } from './stack.mjs';
+import { startFloorServer } from './floor-server.mjs';
+import { freePort } from '@mcp-gw/testkit';
+
+const kind = process.argv.includes('--postgres') ? 'postgres' : 'pglite';
+const database = await openDatabase(kind);
+const mcpPort = await freePort();
+const auth = await startAuth(database.db, { mcpResourceUrl: `http://127.0.0.1:${mcpPort}/mcp` });
+const ticketId = await seed(database.db, auth.user.id);
+const authed = await startMcp(database.db, { issuer: auth.issuer, port: mcpPort });
+const noauth = await startMcp(database.db, { authDisabledSub: auth.user.id });
+const floor = await startFloorServer();
+const { tokens } = await auth.obtainTokens(authed.resource);
+
+process.send({
+  type: 'ready',
+  database: kind,
+  ticketId,
+  token: tokens.access_token,
+  targets: { auth: authed.mcpUrl, noauth: noauth.mcpUrl, floor: floor.mcpUrl },
+});
+
+let closing = false;
+const shutdown = async () => {
+  if (closing) return;
+  closing = true;
+  await Promise.allSettled([authed.close(), noauth.close(), floor.close()]);
+  await auth.close().catch(() => {});
+  await database.dispose().catch(() => {});
+  process.exit(0);
+};
+process.on('disconnect', shutdown);
+process.on('SIGTERM', shutdown);
