@@ -108,6 +108,9 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
       strictTransportSecurity: config.ISSUER.startsWith('https://') ? { maxAge: 31_536_000 } : false,
       crossOriginResourcePolicy: { policy: 'cross-origin' },
       crossOriginOpenerPolicy: { policy: 'same-origin' },
+      // For browsers without CSP frame-ancestors: no page of this server is ever framed (helmet's
+      // default, SAMEORIGIN, would let a page of this origin frame the consent page).
+      xFrameOptions: { action: 'deny' },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );

@@ -32,6 +32,11 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new RegistrationError('invalid_client_metadata', 'the request body must be a JSON object');
   }
+  // RFC 7591 metadata is at most four levels deep (jwks → keys → key → x5c); deeper bodies are
+  // junk at best, and an unknown member would otherwise be carried along unchecked.
+  if (nestedDeeperThan(body, MAX_METADATA_DEPTH)) {
+    throw new RegistrationError('invalid_client_metadata', `client metadata must not be nested more than ${MAX_METADATA_DEPTH} levels deep`);
+  }
   const adjustments: string[] = [];
   const metadata: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
@@ -116,4 +121,16 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
     metadata.client_name = metadata.client_name.replace(/[\x00-\x1f\x7f]/g, '').trim();
   }
   return { metadata, adjustments };
+}
+
+const MAX_METADATA_DEPTH = 8;
+
+/** Whether objects or arrays in `value` nest deeper than `limit` (the top-level object is depth 1). */
+function nestedDeeperThan(value: unknown, limit: number, depth = 1): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > limit) return true;
+  for (const member of Array.isArray(value) ? value : Object.values(value)) {
+    if (nestedDeeperThan(member, limit, depth + 1)) return true;
+  }
+  return false;
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@mcp-gw/shared';
 import type { AuthServerConfig } from '../config.js';
@@ -29,7 +30,15 @@ export function registrationRouter({ config, logger, redis }: { config: AuthServ
     next();
   });
 
-  const jsonBody = express.json({ limit: '16kb', strict: true, type: ['application/json', 'application/*+json'] });
+  // JSON must be UTF-8 (RFC 8259 §8.1): invalid bytes are refused rather than silently replaced.
+  const jsonBody = express.json({
+    limit: '16kb',
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+    verify: (_req, _res, buf) => {
+      if (!isUtf8(buf)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
+    },
+  });
 
   const normalize = (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('application/json') && !req.is('application/*+json')) {
