@@ -40,6 +40,9 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
   const adjustments: string[] = [];
   const metadata: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
+    // JSON.parse makes `__proto__` an own member; copied by assignment it would become the
+    // prototype of `metadata`, and the checks below would read inherited values.
+    if (key === '__proto__') throw new RegistrationError('invalid_client_metadata', 'unknown member __proto__');
     if (value !== null) metadata[key] = value;
   }
 
