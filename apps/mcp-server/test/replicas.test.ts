@@ -80,7 +80,7 @@ interface Hop {
   rpc: string | undefined;
 }
 
-describe.skipIf(!!reason)('MCP sessions across replicas (real processes, PostgreSQL + Redis)', () => {
+describe.skipIf(!!reason)('MCP sessions across replicas (real processes, PostgreSQL + Redis)', { timeout: 120_000 }, () => {
   let pg: { url: string; drop(): Promise<void> };
   let db: Database;
   let issuer: TestIssuer;
