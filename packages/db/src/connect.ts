@@ -34,10 +34,21 @@ export async function connectDatabase(url: string, options: { poolSize?: number 
   if (kind === 'postgres') {
     const pg = await import('pg');
     const { PrismaPg } = await import('@prisma/adapter-pg');
-    const pool = new pg.default.Pool({ connectionString: target, max: options.poolSize ?? 10 });
-    // An idle client losing its server (restart, failover) must not crash the process.
+    const pool = new pg.default.Pool({
+      connectionString: target,
+      max: options.poolSize ?? 10,
+      // Never wait forever: a lost server or an exhausted pool fails the request instead of hanging it.
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 30_000,
+      query_timeout: 35_000,
+    });
+    // A client losing its server (restart, failover, terminated backend) must not crash the process:
+    // idle clients report through the pool, checked-out ones through their own 'error' event; the
+    // query in flight rejects either way and the broken client is discarded.
     pool.on('error', () => {});
-    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    pool.on('connect', (client) => client.on('error', () => {}));
+    const prisma = new PrismaClient({ adapter: releaseBrokenTransactions(new PrismaPg(pool)) });
     return {
       kind,
       prisma,
@@ -97,4 +108,52 @@ export async function connectDatabase(url: string, options: { poolSize?: number 
       await pglite.close();
     },
   };
+}
+
+interface TxLike {
+  client: { release(err?: Error | boolean): void };
+  executeRaw(query: { sql: string }): Promise<number>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/**
+ * Prisma's engine sends ROLLBACK (or COMMIT) and only then releases the transaction's connection; when
+ * the connection died mid-transaction that query throws and the connection is never given back, so a
+ * few dropped connections exhaust the pool for good. Release (and destroy) such a connection at once.
+ */
+function releaseBrokenTransactions<F extends { connect(): Promise<unknown> }>(factory: F): F {
+  const connect = factory.connect.bind(factory);
+  factory.connect = (async () => {
+    const adapter = (await connect()) as { startTransaction(isolation?: unknown): Promise<TxLike> };
+    const start = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolation?: unknown) => {
+      const tx = await start(isolation);
+      let released = false;
+      const once = (fn: () => Promise<void>) => async () => {
+        if (released) return;
+        released = true;
+        await fn();
+      };
+      const commit = tx.commit.bind(tx);
+      const rollback = tx.rollback.bind(tx);
+      const executeRaw = tx.executeRaw.bind(tx);
+      tx.commit = once(commit);
+      tx.rollback = once(rollback);
+      tx.executeRaw = async (query) => {
+        try {
+          return await executeRaw(query);
+        } catch (err) {
+          if (!released && /^(COMMIT|ROLLBACK)$/i.test(query.sql.trim())) {
+            released = true;
+            tx.client.release(err as Error);
+          }
+          throw err;
+        }
+      };
+      return tx;
+    };
+    return adapter;
+  }) as F['connect'];
+  return factory;
 }
