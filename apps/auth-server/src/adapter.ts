@@ -128,6 +128,23 @@ function fromStored(
   return row.consumedAt ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : payload;
 }
 
+/**
+ * Rows written before payloads were stored without their ids and client secrets hashed: rewritten
+ * at start so that an older database stops holding credentials too. In-flight interactions (an hour
+ * at most) whose return URL embeds their id are deleted: those sign-ins start again.
+ */
+export async function scrubStoredCredentials(prisma: PrismaClient): Promise<number> {
+  const interactions = await prisma.$executeRaw`DELETE FROM oidc_artifact WHERE model = 'Interaction' AND payload ? 'jti'`;
+  const stripped = await prisma.$executeRaw`UPDATE oidc_artifact SET payload = payload - 'jti' WHERE model NOT IN ('Grant', 'Client') AND payload ? 'jti'`;
+  const clients = await prisma.$queryRaw<{ key: string; payload: AdapterPayload }[]>`
+    SELECT key, payload FROM oidc_artifact
+    WHERE model = 'Client' AND jsonb_typeof(payload->'client_secret') = 'string' AND left(payload->>'client_secret', 8) <> '$sha256$'`;
+  for (const { key, payload } of clients) {
+    await prisma.oidcArtifact.updateMany({ where: { model: 'Client', key }, data: { payload: toStored('Client', '', payload) as Prisma.InputJsonValue } });
+  }
+  return interactions + stripped + clients.length;
+}
+
 /** Deletes expired artefacts and the bookkeeping that can no longer matter. Returns rows removed. */
 export async function sweepExpired(prisma: PrismaClient, now = new Date()): Promise<number> {
   const results = await Promise.all([

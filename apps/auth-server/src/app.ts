@@ -8,7 +8,7 @@ import type Provider from 'oidc-provider';
 import type { Database } from '@mcp-gw/db';
 import { createLogger, type Logger } from '@mcp-gw/shared';
 import { AccountService } from './accounts.js';
-import { sweepExpired } from './adapter.js';
+import { scrubStoredCredentials, sweepExpired } from './adapter.js';
 import { AuditLog } from './audit.js';
 import { authorizeCompat } from './authorize-compat.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
@@ -56,6 +56,8 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const keys = new SigningKeyStore(prisma, box);
   const jwks = await keys.loadOrCreate();
   const cookieKeys = await loadCookieKeys(prisma, box, config.COOKIE_KEYS);
+  const scrubbed = await scrubStoredCredentials(prisma);
+  if (scrubbed) logger.info({ rows: scrubbed }, 'credentials stored by an older version removed from the database');
   const accounts = new AccountService(prisma);
   const audit = new AuditLog(prisma, logger);
   const provider = createProvider({ config, prisma, accounts, jwks, cookieKeys, logger });

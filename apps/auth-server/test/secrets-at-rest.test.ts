@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pkcePair, tokenRequest } from '@mcp-gw/testkit';
+import { createTestDatabase, pkcePair, tokenRequest, type TestDatabase } from '@mcp-gw/testkit';
 import { artifactKey } from '@mcp-gw/db';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from '../src/admin/session.js';
+import { prismaAdapterFactory, scrubStoredCredentials } from '../src/adapter.js';
 import { hashClientSecret, isHashedClientSecret, verifyClientSecret } from '../src/secrets-at-rest.js';
 import { authorizeAndApprove, basic, Browser, confidentialClient, LOOPBACK_REDIRECT, publicClient, startSuite, type Suite } from './helpers.js';
 
@@ -181,6 +182,47 @@ describe('secrets at rest', () => {
       body: new URLSearchParams({ token: 'x' }),
     });
     expect(introspection.status).toBe(200);
+  });
+});
+
+describe('rows stored by an older version', () => {
+  let database: TestDatabase;
+  afterAll(async () => {
+    await database?.dispose();
+  });
+
+  it('are scrubbed: ids out of payloads, client secrets hashed, old interactions gone; lookups still work', async () => {
+    database = await createTestDatabase();
+    const { prisma } = database.db;
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const rows = [
+      { model: 'RefreshToken', id: 'legacy-refresh-token-value-0123456789abcdef', payload: { kind: 'RefreshToken', grantId: 'g1', clientId: 'c1', exp } },
+      { model: 'Session', id: 'legacy-session-id-0123456789', payload: { kind: 'Session', uid: 'session-uid-1', accountId: 'a1', exp } },
+      { model: 'Interaction', id: 'legacy-interaction-id-0123', payload: { kind: 'Interaction', returnTo: 'http://x/auth/legacy-interaction-id-0123', exp } },
+      { model: 'Grant', id: 'legacy-grant-id', payload: { kind: 'Grant', accountId: 'a1', clientId: 'c1', exp } },
+    ];
+    for (const row of rows) {
+      await prisma.oidcArtifact.create({ data: { model: row.model, key: artifactKey(row.id), payload: { ...row.payload, jti: row.id }, grantId: null, uid: (row.payload as { uid?: string }).uid ?? null } });
+    }
+    const secret = crypto.randomBytes(64).toString('base64url');
+    await prisma.oidcArtifact.create({ data: { model: 'Client', key: artifactKey('legacy-client'), clientId: 'legacy-client', payload: { client_id: 'legacy-client', client_secret: secret, redirect_uris: ['https://a.example/cb'] } } });
+
+    expect(await scrubStoredCredentials(prisma)).toBe(4);
+    expect(await scrubStoredCredentials(prisma)).toBe(0);
+    const dump = JSON.stringify(await prisma.oidcArtifact.findMany());
+    for (const row of rows.filter((r) => r.model !== 'Grant')) expect(dump).not.toContain(row.id);
+    expect(dump).not.toContain(secret);
+    expect(dump).toContain('legacy-grant-id');
+
+    const Adapter = prismaAdapterFactory(prisma);
+    expect((await new Adapter('RefreshToken').find(rows[0]!.id))?.jti).toBe(rows[0]!.id);
+    expect((await new Adapter('Session').find(rows[1]!.id))?.accountId).toBe('a1');
+    expect((await new Adapter('Session').findByUid('session-uid-1'))?.accountId).toBe('a1');
+    expect(await new Adapter('Interaction').find(rows[2]!.id)).toBeUndefined();
+    expect((await new Adapter('Grant').find('legacy-grant-id'))?.jti).toBe('legacy-grant-id');
+    const client = await new Adapter('Client').find('legacy-client');
+    expect(client).not.toHaveProperty('jti');
+    expect(verifyClientSecret(client?.client_secret as string, secret)).toBe(true);
   });
 });
 
