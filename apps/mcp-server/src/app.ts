@@ -20,7 +20,7 @@ import { createToolServices } from './services.js';
 import { Metrics } from './observability/metrics.js';
 import { TOOL_SCOPES } from './tools/tickets.js';
 import { SessionManager, type SessionLookup } from './transport/session-manager.js';
-import { RedisSessionBus, RedisSessionStore } from './transport/session-store.js';
+import { DegradingSessionStore, RedisSessionBus, RedisSessionStore } from './transport/session-store.js';
 import { MemoryEventStore, RedisEventStore, type EventStoreLimits } from './transport/event-store.js';
 import { applyRevocation, startRevocationListener } from './transport/revocation-listener.js';
 
@@ -95,12 +95,13 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   // Sessions across replicas: with REDIS_URL the session records, the replicas' bus and the SSE event
   // store are in Redis (its own connection: these commands must wait for a reconnect, not fail fast
   // like the rate limiter's); without it everything stays in this process.
-  const sessionRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, commandTimeout: 5000 }) : undefined;
+  // Commands fail at once while Redis is down (no offline queue): the stores fall back instead of waiting.
+  const sessionRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2000, enableOfflineQueue: false }) : undefined;
   sessionRedis?.on('error', (err) => logger.warn({ err }, 'redis error (sessions)'));
   const bus = sessionRedis ? new RedisSessionBus(config.REDIS_URL!, sessionRedis, logger) : undefined;
   const eventLimits: EventStoreLimits = { maxEvents: config.SSE_REPLAY_MAX_EVENTS, ttlMs: config.SSE_REPLAY_TTL_SECONDS * 1000 };
   const sessions = new SessionManager({
-    store: sessionRedis ? new RedisSessionStore(sessionRedis, config.SESSION_IDLE_TIMEOUT_MS) : undefined,
+    store: sessionRedis ? new DegradingSessionStore(new RedisSessionStore(sessionRedis, config.SESSION_IDLE_TIMEOUT_MS), logger) : undefined,
     bus,
     createEventStore: (id) => (sessionRedis ? new RedisEventStore(sessionRedis, id, eventLimits) : new MemoryEventStore(eventLimits)),
     prisma: db.prisma,

@@ -91,6 +91,16 @@ export class RedisEventStore implements EventStore {
   }
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+    try {
+      return await this.storeInRedis(streamId, message);
+    } catch {
+      // Redis unreachable: the message is still delivered, only its resumption is lost (an id that
+      // replays nothing), rather than failing the request.
+      return `${streamId}${SEP}unstored-${Date.now()}`;
+    }
+  }
+
+  private async storeInRedis(streamId: string, message: JSONRPCMessage): Promise<string> {
     const key = this.key(streamId);
     const results = await this.redis
       .multi()

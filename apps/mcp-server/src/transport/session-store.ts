@@ -190,3 +190,56 @@ export class RedisSessionBus implements SessionBus {
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 }
+
+/**
+ * Redis with a fallback: while Redis is unreachable, records are read from and written to this
+ * process's memory (every record is mirrored there), so the replica keeps serving the sessions it
+ * holds; sessions then no longer move between replicas until Redis is back. Chosen over failing every
+ * request: revocation does not depend on this store (grants are checked in the database).
+ */
+export class DegradingSessionStore implements SessionStore {
+  readonly shared = true;
+  private readonly local = new MemorySessionStore();
+  private lastWarning = 0;
+
+  constructor(
+    private readonly primary: SessionStore,
+    private readonly logger: Logger,
+  ) {}
+
+  private async either<T>(op: string, remote: () => Promise<T>, local: () => Promise<T>): Promise<T> {
+    try {
+      return await remote();
+    } catch (err) {
+      if (Date.now() - this.lastWarning > 10_000) {
+        this.lastWarning = Date.now();
+        this.logger.warn({ err: (err as Error).message, op }, 'session store unreachable: serving sessions from this replica only');
+      }
+      return local();
+    }
+  }
+
+  async put(record: SessionRecord): Promise<void> {
+    await this.local.put(record);
+    await this.either('put', () => this.primary.put(record), async () => undefined);
+  }
+  async get(id: string): Promise<SessionRecord | undefined> {
+    return this.either('get', async () => (await this.primary.get(id)) ?? (await this.local.get(id)), () => this.local.get(id));
+  }
+  async touch(record: SessionRecord): Promise<boolean> {
+    const here = await this.local.touch(record);
+    return this.either('touch', async () => (await this.primary.touch(record)) || here, async () => here);
+  }
+  async delete(id: string): Promise<boolean> {
+    const here = await this.local.delete(id);
+    return this.either('delete', async () => (await this.primary.delete(id)) || here, async () => here);
+  }
+  async idsByGrant(grantId: string): Promise<string[]> {
+    const here = await this.local.idsByGrant(grantId);
+    return this.either('idsByGrant', async () => [...new Set([...(await this.primary.idsByGrant(grantId)), ...here])], async () => here);
+  }
+  async idsByClient(clientId: string): Promise<string[]> {
+    const here = await this.local.idsByClient(clientId);
+    return this.either('idsByClient', async () => [...new Set([...(await this.primary.idsByClient(clientId)), ...here])], async () => here);
+  }
+}
