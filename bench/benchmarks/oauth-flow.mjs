@@ -4,10 +4,10 @@ import { authorize, registerClient, tokenRequest } from '@mcp-gw/testkit';
 import { QUICK, postgresProblem, printTable, report, stats, verdict } from '../lib/common.mjs';
 import { openDatabase, startAuth } from '../lib/stack.mjs';
 
-const SEQUENTIAL = QUICK ? 6 : 40;
+const SEQUENTIAL = QUICK ? 4 : 40;
 const WARMUP = QUICK ? 1 : 3;
 const CONCURRENT = 4;
-const CONCURRENT_FLOWS = QUICK ? 8 : 40;
+const CONCURRENT_FLOWS = QUICK ? 4 : 40;
 const TARGET_SERVER_MS = 50;
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 

@@ -10,7 +10,7 @@ import { QUICK, REDIS_URL, postgresProblem, printTable, redisProblem, report, sl
 import { McpHttpClient } from '../lib/mcp-client.mjs';
 import { NO_LIMITS_MCP, openDatabase, seed, startAuth } from '../lib/stack.mjs';
 
-const ROUNDS = QUICK ? 3 : 20;
+const ROUNDS = QUICK ? 2 : 20;
 const TARGET_WORST_MS = 1000;
 const GIVE_UP_MS = 10_000;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

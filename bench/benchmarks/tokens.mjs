@@ -6,8 +6,8 @@ import { QUICK, closedLoop, postgresProblem, printTable, report, stats } from '.
 import { openDatabase, startAuth } from '../lib/stack.mjs';
 
 const REFRESH_CONCURRENCY = [1, 4];
-const REFRESH_MS = QUICK ? 1000 : 5000;
-const VERIFY_MS = QUICK ? 1000 : 4000;
+const REFRESH_MS = QUICK ? 500 : 5000;
+const VERIFY_MS = QUICK ? 500 : 4000;
 
 async function refreshes(kind) {
   const database = await openDatabase(kind);
@@ -34,7 +34,7 @@ async function refreshes(kind) {
     };
     const rows = [];
     for (const concurrency of REFRESH_CONCURRENCY) {
-      await closedLoop({ concurrency, durationMs: QUICK ? 200 : 1000, fn: refresh });
+      await closedLoop({ concurrency, durationMs: QUICK ? 100 : 1000, fn: refresh });
       const run = await closedLoop({ concurrency, durationMs: REFRESH_MS, fn: refresh });
       if (run.firstError) console.error(`  refresh ${kind} c=${concurrency}: ${run.errors} errors, first: ${run.firstError.message}`);
       const s = stats(run.latencies);

@@ -5,7 +5,7 @@ import { applyMigrations, connectDatabase } from '@mcp-gw/db';
 import { buildConfig, startMcpServer, seedDemoTickets } from '@mcp-gw/mcp-server';
 import { createLogger } from '@mcp-gw/shared';
 import { freePort, obtainTokens } from '@mcp-gw/testkit';
-import { PG_URL } from './common.mjs';
+import { PG_URL, sleep } from './common.mjs';
 
 /** Limits that would otherwise throttle a load test (defaults are per-user per-minute). */
 const NO_LIMITS_MCP = { RATE_LIMIT_READ_PER_MINUTE: '1000000000', RATE_LIMIT_WRITE_PER_MINUTE: '1000000000', MAX_SESSIONS: '100000' };
@@ -36,7 +36,11 @@ export async function openDatabase(kind) {
     kind,
     url: url.toString(),
     async dispose() {
-      await db.close();
+      // Database.close() on PostgreSQL has been seen to wait forever (pool.end() waiting for a client
+      // that is never released) after the authorization server ran a flow: give it 3 s, then drop the
+      // database regardless (FORCE ends its connections).
+      const closed = await Promise.race([db.close().then(() => true), sleep(3000).then(() => false)]);
+      if (!closed) console.log(`   note: Database.close() on PostgreSQL did not return within 3 s (kept going; ${name} dropped with FORCE)`);
       const cleanup = new pg.Client({ connectionString: PG_URL });
       await cleanup.connect();
       await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
