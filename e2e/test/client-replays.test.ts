@@ -39,7 +39,7 @@ describe('replays of real MCP clients', () => {
       headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
       body: JSON.stringify(body),
     });
-    const registered = await response.json();
+    const registered = (await response.json()) as Record<string, unknown>;
     expect(response.status, JSON.stringify(registered)).toBe(201);
     expect(JSON.stringify(registered)).not.toContain('null');
     expect(registered.registration_client_uri).toBeTruthy();
@@ -123,7 +123,7 @@ describe('replays of real MCP clients', () => {
         headers,
         body: new URLSearchParams({ grant_type: 'authorization_code', code: walked.code!, redirect_uri: replay.redirectUri, code_verifier: verifier, ...(replay.params.resource ? { resource: replay.params.resource } : {}), ...clientAuth }),
       });
-      const tokens = await tokenResponse.json();
+      const tokens = (await tokenResponse.json()) as { access_token: string; refresh_token: string };
       expect(tokenResponse.status, JSON.stringify(tokens)).toBe(200);
       if (replay.origin) expect(tokenResponse.headers.get('access-control-allow-origin')).toBe(replay.origin);
       expect(tokens.refresh_token).toBeTruthy(); // without asking for offline_access

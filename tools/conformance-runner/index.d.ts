@@ -1,0 +1,4 @@
+/** The Node 22 binary the conformance suite needs. */
+export declare const node22: string;
+/** The conformance suite's command-line entry point. */
+export declare const conformanceCli: string;
