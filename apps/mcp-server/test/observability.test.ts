@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { context, trace, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -102,7 +102,13 @@ describe('per tool call: structured log line, span, audit', () => {
       headers: { authorization: `Bearer ${await h.token({ sub: h.users.bob, clientId: 'audit-client', expiresIn: -60 })}`, 'content-type': 'application/json' },
       body: '{}',
     });
-    const denied = await h.db.prisma.auditEvent.findFirst({ where: { action: 'mcp.request', outcome: 'denied' }, orderBy: { id: 'desc' } });
-    expect(denied?.details).toMatchObject({ reason: expect.stringMatching(/expired/) });
+    // Denials are audited without holding up the 401 (fire and forget): wait for the row to land.
+    await vi.waitFor(
+      async () => {
+        const denied = await h.db.prisma.auditEvent.findFirst({ where: { action: 'mcp.request', outcome: 'denied' }, orderBy: { id: 'desc' } });
+        expect(denied?.details).toMatchObject({ reason: expect.stringMatching(/expired/) });
+      },
+      { timeout: 15_000, interval: 100 },
+    );
   });
 });

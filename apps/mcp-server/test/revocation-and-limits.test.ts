@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_ACCEPT, startHarness, type Harness } from './support/harness.js';
 
@@ -44,8 +44,14 @@ describe('revoked grant', () => {
     expect(after.status).toBe(404);
     // The SDK client sees the failure too.
     await expect(c.client.callTool({ name: 'list_projects', arguments: {} })).rejects.toThrow();
-    const audit = await h.db.prisma.auditEvent.findFirst({ where: { action: 'mcp.request', outcome: 'denied', actorId: h.users.alice }, orderBy: { id: 'desc' } });
-    expect(audit?.details).toMatchObject({ reason: 'grant_revoked' });
+    // Denials are audited without holding up the 401: wait for the row to land.
+    await vi.waitFor(
+      async () => {
+        const audit = await h.db.prisma.auditEvent.findFirst({ where: { action: 'mcp.request', outcome: 'denied', actorId: h.users.alice }, orderBy: { id: 'desc' } });
+        expect(audit?.details).toMatchObject({ reason: 'grant_revoked' });
+      },
+      { timeout: 15_000, interval: 100 },
+    );
   });
 
   it('the periodic sweep closes sessions of revoked grants without any request', async () => {
