@@ -118,21 +118,6 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     try {
       const verified = await verifier.verify(token);
       if (!verified.grantId) throw new InvalidTokenError('The access token has no grant id (gid); it cannot be checked for revocation');
-      if (!(await isGrantActive(prisma, verified.grantId))) {
-        options.onGrantRevoked?.(verified.grantId);
-        metrics.authFailures.inc({ reason: 'revoked' });
-        const principal = {
-          sub: verified.sub,
-          clientId: verified.clientId,
-          scopes: verified.scopes,
-          grantId: verified.grantId,
-          jti: verified.jti,
-          expiresAt: verified.expiresAt,
-        };
-        options.onDenied?.(req, 'grant_revoked', principal);
-        sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
-        return;
-      }
       const principal: Principal = {
         sub: verified.sub,
         clientId: verified.clientId,
@@ -141,6 +126,13 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
         jti: verified.jti,
         expiresAt: verified.expiresAt,
       };
+      if (!(await isGrantActive(prisma, verified.grantId))) {
+        options.onGrantRevoked?.(verified.grantId);
+        metrics.authFailures.inc({ reason: 'revoked' });
+        options.onDenied?.(req, 'grant_revoked', principal);
+        sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
+        return;
+      }
       res.locals.principal = principal;
       (req as Request & { auth?: unknown }).auth = toAuthInfo(principal, token, config.MCP_RESOURCE_URL);
       next();
