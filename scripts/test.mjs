@@ -16,14 +16,29 @@ const code = pnpm(['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continu
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = [];
 if (fs.existsSync(resultsDir)) {
   for (const file of fs.readdirSync(resultsDir).filter((f) => f.endsWith('.json'))) {
     const report = JSON.parse(fs.readFileSync(path.join(resultsDir, file), 'utf8'));
     passed += report.numPassedTests ?? 0;
     failed += report.numFailedTests ?? 0;
     skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+    for (const suite of report.testResults ?? []) {
+      const file = path.relative(root, suite.name ?? '');
+      for (const test of suite.assertionResults ?? []) {
+        if (test.status !== 'failed') continue;
+        const reason = String(test.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300);
+        failures.push(`  ${file} > ${test.fullName}\n      ${reason}`);
+      }
+      // A file that failed to load (or hit a hook timeout) reports no assertions but a message.
+      if (suite.status === 'failed' && !(suite.assertionResults ?? []).some((t) => t.status === 'failed')) {
+        failures.push(`  ${file}\n      ${String(suite.message ?? 'failed').split('\n')[0].slice(0, 300)}`);
+      }
+    }
   }
 }
 const where = process.env.TEST_DATABASE_URL ? 'postgresql' : 'embedded';
+// Failures are repeated at the end so the last lines of a long CI log name them.
+if (failures.length > 0) console.log(`\nFailed (${where}):\n${failures.join('\n')}`);
 console.log(`\n${where}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code !== 0 ? code : failed > 0 ? 1 : 0);
