@@ -13,6 +13,10 @@ const auth = await startAuth(database.db, { mcpResourceUrl: `http://127.0.0.1:${
 const ticketId = await seed(database.db, auth.user.id);
 const authed = await startMcp(database.db, { issuer: auth.issuer, port: mcpPort });
 const noauth = await startMcp(database.db, { authDisabledSub: auth.user.id });
+// As the embedded launcher (`npm start`) runs them: revocations reach the MCP server in-process, and
+// on the embedded database that feed is complete, so standing grants are remembered.
+auth.admin.publisher.onLocal((event) => authed.mcp.revoke(event));
+if (kind === 'pglite') authed.mcp.addRevocationFeed();
 const floor = await startFloorServer();
 const { tokens } = await auth.obtainTokens(authed.resource);
 

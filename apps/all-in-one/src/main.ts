@@ -48,6 +48,8 @@ async function main(): Promise<void> {
   auth.admin.publisher.onLocal(async (event) => {
     await mcp.mcp.revoke(event);
   });
+  // On the embedded database no other process can revoke anything, so that feed is complete.
+  if (db.kind === 'pglite') mcp.mcp.addRevocationFeed();
   const demoUser = await db.prisma.user.findUnique({ where: { email: demoEmail.toLowerCase() } });
   const passwordLine = demoUser
     ? demoPassword

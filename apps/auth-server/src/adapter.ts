@@ -28,7 +28,27 @@ const ID_PLACEHOLDER = '{id}';
  * - findByUserCode (DeviceCode): the device flow is disabled (provider.ts); the payload comes back
  *   without its id. Enabling the device flow would need the id sealed here first.
  */
-export function prismaAdapterFactory(prisma: PrismaClient) {
+export interface AdapterHooks {
+  /**
+   * A Grant was deleted by oidc-provider (refresh token reuse, revocation with revokeGrantPolicy):
+   * resource servers are told, as when an administrator revokes one. Awaited, so the notice is out
+   * before the response that caused it.
+   */
+  onGrantDestroyed?: (grantId: string) => Promise<void> | void;
+  /** A client deleted its own registration (RFC 7592): its grants are gone with it. */
+  onClientDestroyed?: (clientId: string, grantIds: string[]) => Promise<void> | void;
+}
+
+export function prismaAdapterFactory(prisma: PrismaClient, hooks: AdapterHooks = {}) {
+  /**
+   * oidc-provider deletes a Client only when it deletes its own registration (RFC 7592). RFC 7592
+   * §2.3: the server SHOULD then invalidate every grant and token issued to it, so it does, at once.
+   */
+  async function destroyClient(clientId: string): Promise<void> {
+    const { grantIds } = await deleteClientWithGrants(prisma, clientId);
+    await hooks.onClientDestroyed?.(clientId, grantIds);
+  }
+
   return class PrismaOidcAdapter implements Adapter {
     constructor(readonly model: string) {}
 
@@ -88,13 +108,39 @@ export function prismaAdapterFactory(prisma: PrismaClient) {
     }
 
     async destroy(id: string): Promise<void> {
-      await prisma.oidcArtifact.deleteMany({ where: { model: this.model, key: artifactKey(id) } });
+      if (this.model === 'Client') {
+        await destroyClient(id);
+        return;
+      }
+      const { count } = await prisma.oidcArtifact.deleteMany({ where: { model: this.model, key: artifactKey(id) } });
+      if (this.model === 'Grant' && count > 0) await hooks.onGrantDestroyed?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       await prisma.oidcArtifact.deleteMany({ where: { model: this.model, grantId } });
     }
   };
+}
+
+/**
+ * Deletes a client and every grant, code and token issued to it, in one transaction (`alsoInTx` runs
+ * inside it). Returns the revoked grant ids (for the revocation notice) and how many rows went.
+ */
+export async function deleteClientWithGrants(
+  prisma: PrismaClient,
+  clientId: string,
+  alsoInTx?: (tx: Prisma.TransactionClient) => Promise<unknown>,
+): Promise<{ grantIds: string[]; artifacts: number }> {
+  return prisma.$transaction(async (tx) => {
+    const grants = await tx.oidcArtifact.findMany({ where: { model: 'Grant', clientId }, select: { payload: true } });
+    const grantIds = grants.map((g) => (g.payload as AdapterPayload).jti).filter((v): v is string => typeof v === 'string');
+    const byClient = await tx.oidcArtifact.deleteMany({ where: { clientId } });
+    const byGrant = grantIds.length ? await tx.oidcArtifact.deleteMany({ where: { grantId: { in: grantIds } } }) : { count: 0 };
+    // The Client row carries its id in clientId too; by key in case an older row does not.
+    const client = await tx.oidcArtifact.deleteMany({ where: { model: 'Client', key: artifactKey(clientId) } });
+    await alsoInTx?.(tx);
+    return { grantIds, artifacts: byClient.count + byGrant.count + client.count };
+  });
 }
 
 /** The payload as stored: without the bearer id anywhere in it, and with client secrets hashed. */

@@ -60,9 +60,10 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   if (scrubbed) logger.info({ rows: scrubbed }, 'credentials stored by an older version removed from the database');
   const accounts = new AccountService(prisma);
   const audit = new AuditLog(prisma, logger);
-  const provider = createProvider({ config, prisma, accounts, jwks, cookieKeys, logger });
+  const publisher = createRevocationPublisher(redis as never, logger);
+  const provider = createProvider({ config, prisma, accounts, jwks, cookieKeys, logger, revocations: publisher });
   trackRegistrations({ provider, prisma, audit, logger });
-  const admin = new AdminService(prisma, audit, createRevocationPublisher(redis as never, logger), logger);
+  const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.
   const publicJwks = await Promise.all(
     jwks.map(async ({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => ({ ...(await exportJWK(await importJWK(pub, 'RS256'))), kid: pub.kid, alg: 'RS256', use: 'sig' })),

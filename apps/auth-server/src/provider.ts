@@ -13,6 +13,7 @@ import { introspectJwtAccessTokens } from './jwt-introspection.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
 import { installClientSecretHashing } from './secrets-at-rest.js';
 import { installRefreshGrace, RefreshSuccessors } from './refresh-grace.js';
+import type { RevocationPublisher } from './revocation-bus.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -21,6 +22,8 @@ export interface ProviderDeps {
   jwks: JWK[];
   cookieKeys: string[];
   logger: Logger;
+  /** Told about grants oidc-provider deletes itself (refresh token reuse, token revocation). */
+  revocations?: RevocationPublisher;
 }
 
 /** The admin JSON API is a resource server of its own: admin tokens are not accepted by the MCP server. */
@@ -28,13 +31,16 @@ export function adminApiResource(config: AuthServerConfig): string {
   return `${config.ISSUER}/admin/api`;
 }
 
-export function createProvider({ config, prisma, accounts, jwks, cookieKeys, logger }: ProviderDeps): Provider {
+export function createProvider({ config, prisma, accounts, jwks, cookieKeys, logger, revocations }: ProviderDeps): Provider {
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
   const secure = config.ISSUER.startsWith('https://');
 
   const configuration: Configuration = {
-    adapter: prismaAdapterFactory(prisma),
+    adapter: prismaAdapterFactory(prisma, {
+      onGrantDestroyed: (grantId) => revocations?.publish({ type: 'grant', grantIds: [grantId] }),
+      onClientDestroyed: (clientId, grantIds) => revocations?.publish({ type: 'client', clientId, grantIds }),
+    }),
     // The admin area and the account page sign in through this first-party client.
     clients: [
       {

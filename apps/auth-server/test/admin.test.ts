@@ -645,6 +645,27 @@ describe('registration hygiene', () => {
   });
 });
 
+describe('a client deleting its own registration (RFC 7592)', () => {
+  it('ends every grant and token issued to it, and tells the resource servers', async () => {
+    const client = await newClient('Self-deleting client');
+    const tokens = await grant(client, bob);
+    expect(await isGrantActive(prisma(), tokens.grantId)).toBe(true);
+    const notices: unknown[] = [];
+    suite.as.running.admin.publisher.onLocal((event) => {
+      notices.push(event);
+    });
+    const res = await fetch(client.registration_client_uri!, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration_access_token}` } });
+    expect(res.status).toBe(204);
+    expect(await isGrantActive(prisma(), tokens.grantId)).toBe(false);
+    expect(await prisma().oidcArtifact.count({ where: { OR: [{ clientId: client.client_id }, { grantId: tokens.grantId }] } })).toBe(0);
+    // The client itself is unknown now (RFC 6749 §5.2: invalid_client, 401).
+    const refreshed = await refresh(client, tokens);
+    expect(refreshed.status).toBe(401);
+    expect(refreshed.body.error).toBe('invalid_client');
+    expect(notices).toContainEqual({ type: 'client', clientId: client.client_id, grantIds: [tokens.grantId] });
+  });
+});
+
 // The CLI is a second process on the same database: PGlite (one process only) cannot be shared.
 describe('the admin CLI (a real child process)', () => {
   const onPostgres = () => suite.database.kind === 'postgres';

@@ -72,11 +72,17 @@ describe('refresh token rotation with a reuse grace period (default 10 s)', () =
     const first = await refresh(suite, client, original);
     const second = await refresh(suite, client, first.body.refresh_token as string);
     expect(second.status).toBe(200);
+    const notices: unknown[] = [];
+    suite.as.running.admin.publisher.onLocal((event) => {
+      notices.push(event);
+    });
     const replay = await refresh(suite, client, original);
     expect(replay.status).toBe(400);
     expect(replay.body.error).toBe('invalid_grant');
     expect(replay.body.refresh_token).toBeUndefined();
     expect(await isGrantActive(suite.database.db.prisma, grantId)).toBe(false);
+    // Resource servers are told before the answer goes out, as for an administrator's revocation.
+    expect(notices).toContainEqual({ type: 'grant', grantIds: [grantId] });
     const latest = await refresh(suite, client, second.body.refresh_token as string);
     expect(latest.status).toBe(400);
     expect(latest.body.error).toBe('invalid_grant');

@@ -10,6 +10,7 @@ import { resourceMetadataUrl, type McpServerConfig } from './config.js';
 import { bearerAuth, createTokenVerifier, getPrincipal, insufficientScope, sendAuthError } from './auth/bearer-auth.js';
 import type { Principal } from './auth/principal.js';
 import { protectedResourceMetadataHandler } from './auth/protected-resource.js';
+import { GrantStatus } from './auth/grant-status.js';
 import { allowedOrigins, dnsRebindingGuard, isOriginAllowed } from './http/guards.js';
 import { JSONRPC, isRequest, sendJsonRpcError, validateJsonRpcBody } from './http/jsonrpc.js';
 import { renderDocs } from './http/docs.js';
@@ -39,12 +40,20 @@ export interface McpApp {
   sessions: SessionManager;
   metrics: Metrics;
   verifier: AccessTokenVerifier;
+  /** Whether tokens' grants stand (and whether that answer may be remembered now). */
+  grants: GrantStatus;
   /**
    * Applies a revocation notice now (closes the named grants' or client's live sessions). The embedded
    * launcher wires the authorization server's revocations here; with REDIS_URL the app also listens on
    * the shared revocation channel itself.
    */
   revoke(event: RevocationEvent): Promise<number>;
+  /**
+   * Declares an in-process revocation feed that hears every revocation and passes it to revoke():
+   * the authorization server in this same process on the embedded database, which no other process
+   * can write. Standing grants may then be remembered for GRANT_CACHE_SECONDS. Returns its detach.
+   */
+  addRevocationFeed(): () => void;
   /**
    * Graceful shutdown, first half: /ready answers 503, standalone SSE streams close (clients reconnect,
    * to another replica), and this resolves once no /mcp POST is in flight (tool calls finish) or after
@@ -120,7 +129,8 @@ export function createMcpApp(options: McpAppOptions): McpApp {
       .catch((err) => logger.warn({ err }, 'purging expired records failed'));
   }, 10 * 60_000);
   maintenance.unref();
-  const stopListener = config.REDIS_URL ? startRevocationListener(config.REDIS_URL, sessions, logger) : undefined;
+  const grants = new GrantStatus(db.prisma, { ttlMs: config.GRANT_CACHE_SECONDS * 1000 });
+  const stopListener = config.REDIS_URL ? startRevocationListener(config.REDIS_URL, sessions, grants, logger) : undefined;
 
   if (config.MCP_AUTH_DISABLED) {
     logger.warn({ sub: config.MCP_AUTH_DISABLED_SUB }, 'MCP_AUTH_DISABLED: /mcp serves every request as one user WITHOUT authentication (benchmarks only)');
@@ -239,7 +249,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   const auth = bearerAuth({
     config,
     verifier,
-    prisma: db.prisma,
+    grants,
     metrics,
     logger,
     onGrantRevoked: (grantId) => {
@@ -401,7 +411,16 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     sessions,
     metrics,
     verifier,
-    revoke: (event) => applyRevocation(sessions, event),
+    grants,
+    revoke: (event) => applyRevocation(sessions, grants, event),
+    addRevocationFeed() {
+      grants.feedUp();
+      let attached = true;
+      return () => {
+        if (attached) grants.feedDown();
+        attached = false;
+      };
+    },
     get inFlight() {
       return inFlight;
     },

@@ -36,6 +36,11 @@ export const configSchema = z
     MAX_BODY_BYTES: positiveInt(1024 * 1024, 16 * 1024 * 1024),
     MAX_SESSIONS: positiveInt(1000),
     SESSION_IDLE_TIMEOUT_MS: positiveInt(30 * 60_000),
+    /**
+     * Seconds a token's grant is known to stand without asking the database again, while a revocation
+     * feed is live (Redis channel subscribed, or the embedded launcher). 0: ask on every request.
+     */
+    GRANT_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
     SESSION_SWEEP_INTERVAL_MS: positiveInt(30_000),
     /** SSE resumption (Last-Event-ID): events kept per stream, and for how long after the last one. */
     SSE_REPLAY_MAX_EVENTS: positiveInt(200, 100_000),

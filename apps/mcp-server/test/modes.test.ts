@@ -93,4 +93,35 @@ describe.skipIf(!redisUrl)('rate limits in Redis (TEST_REDIS_URL)', () => {
       await h.close();
     }
   });
+
+  it('while subscribed, standing grants are remembered and a notice on the channel ends one on the next request', async () => {
+    const h = await startHarness({ env: { REDIS_URL: redisUrl! } });
+    const publisher = new Redis(redisUrl!);
+    try {
+      await expect.poll(() => h.mcp.grants.caching, { timeout: 15_000 }).toBe(true);
+      const gid = await h.issuer.createGrant();
+      const token = await h.token({ sub: h.users.carol, gid });
+      const c = await h.connect(token);
+      expect((await c.client.callTool({ name: 'list_projects', arguments: {} })).isError).toBeFalsy();
+      await h.issuer.revokeGrant(gid);
+      // Remembered: the row's deletion alone is not seen...
+      expect((await c.client.callTool({ name: 'list_projects', arguments: {} })).isError).toBeFalsy();
+      // ...the notice every revocation publishes is.
+      await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', grantIds: [gid] }));
+      await expect
+        .poll(async () => {
+          const res = await fetch(h.mcpUrl, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': c.sessionId },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
+          });
+          return res.status;
+        })
+        .toBe(401);
+    } finally {
+      publisher.disconnect();
+      await h.close();
+    }
+    expect(h.mcp.grants.caching).toBe(false);
+  });
 });

@@ -74,6 +74,24 @@ describe('revoked grant', () => {
     expect(h.mcp.sessions.ids()).toContain(other.sessionId);
   });
 
+  it('with the in-process feed (embedded launcher) a standing grant is not looked up again, and the notice ends it on the next request', async () => {
+    const detach = h.mcp.addRevocationFeed();
+    try {
+      const gid = await h.issuer.createGrant();
+      const c = await h.connect(await h.token({ sub: h.users.alice, gid }));
+      expect(((await c.client.callTool({ name: 'list_projects', arguments: {} })) as CallToolResult).isError).toBeFalsy();
+      // The row goes without a notice (nothing in this product does that): the remembered answer stands.
+      await h.issuer.revokeGrant(gid);
+      expect(((await c.client.callTool({ name: 'list_projects', arguments: {} })) as CallToolResult).isError).toBeFalsy();
+      // The notice the authorization server sends with every revocation: refused at once.
+      await h.mcp.revoke({ type: 'grant', grantIds: [gid] });
+      await expect(c.client.callTool({ name: 'list_projects', arguments: {} })).rejects.toThrow();
+    } finally {
+      detach();
+    }
+    expect(h.mcp.grants.caching).toBe(false);
+  });
+
   it('the sweep ends idle sessions', async () => {
     const c = await h.connect(await h.token({ sub: h.users.bob }));
     const swept = await h.mcp.sessions.sweep(Date.now() + h.config.SESSION_IDLE_TIMEOUT_MS + 1000);

@@ -29,11 +29,11 @@ type Structured = Record<string, any>;
 const sc = (r: CallToolResult) => r.structuredContent as Structured;
 
 describe('tool catalogue', () => {
-  it('lists the seven tools with schemas and annotations', async () => {
+  it('lists the eight tools with schemas and annotations', async () => {
     const { tools } = await alice.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual(
-      ['close_ticket', 'comment_on_ticket', 'create_ticket', 'get_ticket', 'list_projects', 'search_tickets', 'update_ticket'].sort(),
+      ['close_ticket', 'comment_on_ticket', 'create_ticket', 'get_ticket', 'list_projects', 'search_tickets', 'update_ticket', 'whoami'].sort(),
     );
     for (const tool of tools) {
       expect(tool.description!.length).toBeGreaterThan(100);
@@ -49,6 +49,22 @@ describe('tool catalogue', () => {
 });
 
 describe('read tools', () => {
+  it('whoami tells the agent who it acts for and what the granted permissions allow', async () => {
+    const full = await call(alice, 'whoami');
+    expect(full.isError).toBeFalsy();
+    expect(sc(full)).toMatchObject({ user_id: h.users.alice, not_granted: [] });
+    expect(sc(full).tools_allowed).toContain('create_ticket');
+    expect(Date.parse(sc(full).access_expires_at)).toBeGreaterThan(Date.now());
+
+    const reader = await h.connect(await h.token({ sub: h.users.bob, clientId: 'read-only-client', scope: 'tickets:read' }));
+    const limited = await call(reader, 'whoami');
+    expect(sc(limited)).toMatchObject({ user_id: h.users.bob, client_id: 'read-only-client' });
+    expect(sc(limited).permissions.map((p: { scope: string }) => p.scope)).toEqual(['tickets:read']);
+    expect(sc(limited).not_granted.map((p: { scope: string }) => p.scope)).toEqual(['tickets:write']);
+    expect(sc(limited).tools_allowed).toEqual(['whoami', 'list_projects', 'search_tickets', 'get_ticket']);
+    expect(text(limited)).toMatch(/Not granted: tickets:write .*reconnects the server/);
+  });
+
   it('list_projects shows only the projects the user belongs to', async () => {
     const r = await call(alice, 'list_projects');
     expect(r.isError).toBeFalsy();

@@ -15,9 +15,15 @@ export function artifactKey(id: string): string {
  * "has this token been revoked" at any replica of any app.
  */
 export async function isGrantActive(prisma: PrismaClient, grantId: string, now = new Date()): Promise<boolean> {
+  return (await activeGrantExpiry(prisma, grantId, now)) !== undefined;
+}
+
+/** When a standing grant expires (null: never); undefined when it does not stand (revoked or expired). */
+export async function activeGrantExpiry(prisma: PrismaClient, grantId: string, now = new Date()): Promise<Date | null | undefined> {
   const row = await prisma.oidcArtifact.findUnique({
     where: { model_key: { model: 'Grant', key: artifactKey(grantId) } },
     select: { expiresAt: true },
   });
-  return row !== null && (row.expiresAt === null || row.expiresAt > now);
+  if (row === null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
+  return row.expiresAt;
 }

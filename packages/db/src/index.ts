@@ -4,5 +4,5 @@ export { PrismaClient, Prisma } from './generated/prisma/client.js';
 export type * from './generated/prisma/models.js';
 export type { User, Ticket, TicketComment, Project, ProjectMember, AuditEvent, ClientRegistration, OidcArtifact } from './generated/prisma/client.js';
 export { TicketStatus, TicketPriority } from './generated/prisma/enums.js';
-export { artifactKey, isGrantActive } from './artifacts.js';
+export { activeGrantExpiry, artifactKey, isGrantActive } from './artifacts.js';
 export { AuditLog, type AuditEntry } from './audit.js';

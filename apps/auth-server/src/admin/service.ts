@@ -2,6 +2,7 @@ import { artifactKey, type Prisma, type PrismaClient } from '@mcp-gw/db';
 import type { Logger } from '@mcp-gw/shared';
 import type { AuditLog } from '../audit.js';
 import type { RevocationPublisher } from '../revocation-bus.js';
+import { deleteClientWithGrants } from '../adapter.js';
 
 export interface Actor {
   type: 'admin' | 'user' | 'system';
@@ -153,15 +154,9 @@ export class AdminService {
       (await this.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Client', key: artifactKey(clientId) } }, select: { key: true } })) ??
       (await this.prisma.clientRegistration.findFirst({ where: { clientId, registeredVia: 'cimd', revokedAt: null }, select: { clientId: true } }));
     if (!exists) throw new NotFound(`no client ${clientId}`);
-    const grants = await this.prisma.oidcArtifact.findMany({ where: { model: 'Grant', clientId }, select: { payload: true } });
-    const grantIds = grants.map((g) => (g.payload as GrantPayload).jti).filter((v): v is string => !!v);
-    const artifacts = await this.prisma.$transaction(async (tx) => {
-      const byClient = await tx.oidcArtifact.deleteMany({ where: { clientId } });
-      const byGrant = grantIds.length ? await tx.oidcArtifact.deleteMany({ where: { grantId: { in: grantIds } } }) : { count: 0 };
-      await tx.oidcArtifact.deleteMany({ where: { model: 'Client', key: artifactKey(clientId) } });
-      await tx.clientRegistration.updateMany({ where: { clientId }, data: { revokedAt: new Date() } });
-      return byClient.count + byGrant.count;
-    });
+    const { grantIds, artifacts } = await deleteClientWithGrants(this.prisma, clientId, (tx) =>
+      tx.clientRegistration.updateMany({ where: { clientId }, data: { revokedAt: new Date() } }),
+    );
     await this.publisher.publish({ type: 'client', clientId, grantIds });
     await this.audit.record({
       actorType: actor.type,

@@ -1,5 +1,4 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { isGrantActive, type PrismaClient } from '@mcp-gw/db';
 import {
   AccessTokenVerifier,
   InsufficientScopeError,
@@ -12,6 +11,7 @@ import {
 } from '@mcp-gw/shared';
 import { resourceMetadataUrl, type McpServerConfig } from '../config.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { GrantStatus } from './grant-status.js';
 import { toAuthInfo, type Principal } from './principal.js';
 
 export const REVOKED_MESSAGE =
@@ -25,7 +25,8 @@ export function getPrincipal(res: Response): Principal | undefined {
 export interface BearerAuthOptions {
   config: McpServerConfig;
   verifier: AccessTokenVerifier;
-  prisma: PrismaClient;
+  /** Whether the token's grant still stands (revocation). */
+  grants: GrantStatus;
   metrics: Metrics;
   logger: Logger;
   /** Called when a request shows that a grant was revoked: its live sessions are closed. */
@@ -64,7 +65,7 @@ export function insufficientScope(principal: Principal, required: readonly strin
  * still active in the database (revocation), and attaches the principal and the SDK's AuthInfo.
  */
 export function bearerAuth(options: BearerAuthOptions): RequestHandler {
-  const { config, verifier, prisma, metrics, logger } = options;
+  const { config, verifier, grants, metrics, logger } = options;
   return async (req, res, next) => {
     // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
     if (req.query && typeof req.query === 'object' && 'access_token' in req.query) {
@@ -126,7 +127,7 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
         jti: verified.jti,
         expiresAt: verified.expiresAt,
       };
-      if (!(await isGrantActive(prisma, verified.grantId))) {
+      if (!(await grants.isActive(verified.grantId))) {
         options.onGrantRevoked?.(verified.grantId);
         metrics.authFailures.inc({ reason: 'revoked' });
         options.onDenied?.(req, 'grant_revoked', principal);

@@ -5,6 +5,7 @@ import { parseTicketId } from '../domain/ids.js';
 import { MAX_PAGE_SIZE, type TicketDetail } from '../domain/tickets.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { idempotencyKey } from './idempotency.js';
+import { whoamiTool } from './connection.js';
 import { defineTool, type ToolCall, type ToolSpec } from './registry.js';
 import { renderSummaries, renderTicket, ticketLink } from './render.js';
 import {
@@ -396,7 +397,16 @@ export const closeTicket = defineTool({
   },
 });
 
-export const TOOLS: ToolSpec[] = [listProjects, searchTickets, getTicket, createTicket, commentOnTicket, updateTicket, closeTicket] as unknown as ToolSpec[];
+export const TOOLS: ToolSpec[] = [
+  whoamiTool(() => TOOLS),
+  listProjects,
+  searchTickets,
+  getTicket,
+  createTicket,
+  commentOnTicket,
+  updateTicket,
+  closeTicket,
+] as unknown as ToolSpec[];
 
 /** The scope each tool needs, for the HTTP layer's check before a tools/call reaches the server. */
 export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map(TOOLS.map((t) => [t.name, t.scope]));

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import type { GrantStatus } from '../auth/grant-status.js';
 import type { SessionManager } from './session-manager.js';
 
 /** Validates a revocation notice from the wire; undefined when it is not one. */
@@ -17,8 +18,12 @@ export function parseRevocationEvent(message: string): RevocationEvent | undefin
   return { type: v.type, clientId: v.clientId, grantIds: v.grantIds };
 }
 
-/** Closes the live sessions a revocation notice names (its grants, or every session of its client). */
-export async function applyRevocation(sessions: SessionManager, event: RevocationEvent): Promise<number> {
+/**
+ * Applies a revocation notice: the grants it names are no longer known to stand, and the live sessions
+ * it names (its grants, or every session of its client) are closed.
+ */
+export async function applyRevocation(sessions: SessionManager, grants: GrantStatus, event: RevocationEvent): Promise<number> {
+  grants.revoked(event);
   let closed = 0;
   for (const grantId of event.grantIds) closed += await sessions.closeByGrant(grantId);
   if (event.type === 'client' && event.clientId) closed += await sessions.closeByClient(event.clientId);
@@ -27,11 +32,31 @@ export async function applyRevocation(sessions: SessionManager, event: Revocatio
 
 /**
  * Listens on the authorization server's revocation channel (Redis pub/sub) so live sessions end at
- * once. Best effort: the database check on every request and the periodic sweep remain the guarantee.
+ * once. While subscribed it is a live feed for `grants` (which may then remember standing grants);
+ * from the moment the connection drops until it is subscribed again, it is not, and every request
+ * asks the database. The periodic sweep closes sessions whose notice was lost.
  */
-export async function startRevocationListener(redisUrl: string, sessions: SessionManager, logger: Logger): Promise<() => Promise<void>> {
-  const subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+export async function startRevocationListener(redisUrl: string, sessions: SessionManager, grants: GrantStatus, logger: Logger): Promise<() => Promise<void>> {
+  // No automatic re-subscription: ioredis reports 'ready' before re-subscribing, and the feed may
+  // only count as live once the SUBSCRIBE is acknowledged, so this listener subscribes itself.
+  const subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false });
+  let live = false;
+  let stopped = false;
+  const setLive = (value: boolean) => {
+    if (value === live) return;
+    live = value;
+    if (value) grants.feedUp();
+    else grants.feedDown();
+  };
   subscriber.on('error', (err) => logger.warn({ err }, 'revocation listener: redis error'));
+  subscriber.on('close', () => setLive(false));
+  subscriber.on('ready', () => {
+    if (stopped) return;
+    subscriber
+      .subscribe(REVOCATION_CHANNEL)
+      .then(() => setLive(subscriber.status === 'ready' && !stopped))
+      .catch((err) => logger.warn({ err }, 'revocation listener: cannot subscribe now; will retry with the connection'));
+  });
   subscriber.on('message', (channel, message) => {
     if (channel !== REVOCATION_CHANNEL) return;
     const event = parseRevocationEvent(message);
@@ -39,17 +64,14 @@ export async function startRevocationListener(redisUrl: string, sessions: Sessio
       logger.warn('revocation listener: ignoring a malformed notice');
       return;
     }
-    void applyRevocation(sessions, event)
+    void applyRevocation(sessions, grants, event)
       .then((n) => n && logger.info({ type: event.type, client_id: event.clientId, sessions: n }, 'closed sessions after a revocation notice'))
       .catch((err) => logger.error({ err }, 'revocation listener: closing sessions failed'));
   });
-  try {
-    await subscriber.connect();
-    await subscriber.subscribe(REVOCATION_CHANNEL);
-  } catch (err) {
-    logger.warn({ err }, 'revocation listener: cannot subscribe now; will retry with the connection');
-  }
+  await subscriber.connect().catch((err) => logger.warn({ err }, 'revocation listener: cannot connect now; will retry'));
   return async () => {
+    stopped = true;
+    setLive(false);
     await subscriber.quit().catch(() => subscriber.disconnect());
   };
 }
