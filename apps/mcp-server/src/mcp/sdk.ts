@@ -4,6 +4,7 @@
  */
 export { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 export type { RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
+export { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer as McpServerType } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ClientCapabilities as Caps, Implementation as Impl } from '@modelcontextprotocol/sdk/types.js';

@@ -1,4 +1,4 @@
-import { McpServer } from './sdk.js';
+import { AjvJsonSchemaValidator, McpServer } from './sdk.js';
 import { registerPrompts } from '../prompts/index.js';
 import { registerTicketResources } from '../resources/tickets.js';
 import { registerTool, type ToolServices } from '../tools/registry.js';
@@ -13,11 +13,32 @@ const INSTRUCTIONS = [
   'For writes, pass an idempotency_key so that retries do not duplicate work. close_ticket always needs the person\'s confirmation.',
 ].join(' ');
 
+/**
+ * Validates elicitation answers for every session (the SDK would build an Ajv per session). Ajv keeps
+ * each compiled schema, keyed by the schema object, and every elicitation sends a new one: the Ajv is
+ * replaced after a bounded number of compilations so that cache cannot grow without bound.
+ */
+class SharedJsonSchemaValidator {
+  private static readonly MAX_COMPILED = 500;
+  private ajv = new AjvJsonSchemaValidator();
+  private compiled = 0;
+
+  getValidator<T>(schema: Parameters<AjvJsonSchemaValidator['getValidator']>[0]) {
+    if (++this.compiled > SharedJsonSchemaValidator.MAX_COMPILED) {
+      this.ajv = new AjvJsonSchemaValidator();
+      this.compiled = 1;
+    }
+    return this.ajv.getValidator<T>(schema);
+  }
+}
+const jsonSchemaValidator = new SharedJsonSchemaValidator();
+
 /** One MCP server per session (the SDK binds a server to one transport); services are shared. */
 export function buildMcpServer(services: ToolServices): McpServer {
   const server = new McpServer(SERVER_INFO, {
     instructions: INSTRUCTIONS,
     capabilities: { logging: {} },
+    jsonSchemaValidator,
   });
   for (const tool of TOOLS) registerTool(server, tool, services);
   registerTicketResources(server, services);

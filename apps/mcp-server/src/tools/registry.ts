@@ -81,6 +81,20 @@ export function toolError(message: string, details?: Record<string, unknown>): C
   };
 }
 
+/**
+ * One zod object per tool shape for the whole process: handed a raw shape, the SDK would build a new
+ * object schema for every session's server (a few KiB per session, times every tool).
+ */
+const objectSchemas = new WeakMap<z.ZodRawShape, z.ZodObject>();
+function objectSchema(shape: z.ZodRawShape): z.ZodObject {
+  let schema = objectSchemas.get(shape);
+  if (!schema) {
+    schema = z.object(shape);
+    objectSchemas.set(shape, schema);
+  }
+  return schema;
+}
+
 type Outcome = 'success' | 'tool_error' | 'denied' | 'rate_limited' | 'error';
 
 /**
@@ -95,8 +109,8 @@ export function registerTool(server: McpServer, spec: ToolSpec, services: ToolSe
     {
       title: spec.title,
       description: spec.description,
-      inputSchema: spec.input,
-      outputSchema: spec.output,
+      inputSchema: objectSchema(spec.input),
+      outputSchema: objectSchema(spec.output),
       annotations: { title: spec.title, ...spec.annotations },
     },
     (async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
