@@ -33,27 +33,55 @@ const targets = {
   floor: { label: 'floor (bare SDK, echo)', url: ready.targets.floor, tool: 'echo', args: { text: 'hello' } },
 };
 
-async function measure(target, concurrency) {
+const ROUNDS = QUICK ? 2 : 3;
+
+async function openClients(target, concurrency) {
   const clients = Array.from({ length: concurrency }, () => new McpHttpClient(target.url, { token: target.token }));
   // Sessions opened 16 at a time (an initialize burst is not what is measured).
   for (let i = 0; i < clients.length; i += 16) await Promise.all(clients.slice(i, i + 16).map((c) => c.initialize()));
   const first = await clients[0].callTool(target.tool, target.args);
   if (!first.content?.length) throw new Error(`${target.label}: empty tool result`);
-  const call = (i) => clients[i].callTool(target.tool, target.args);
-  await closedLoop({ concurrency, durationMs: WARMUP_MS, fn: call });
-  const run = await closedLoop({ concurrency, durationMs: MEASURE_MS, fn: call });
-  await Promise.all(clients.map((c) => c.close()));
-  if (run.firstError) console.error(`  ${target.label} c=${concurrency}: ${run.errors} errors, first: ${run.firstError.message}`);
-  const s = stats(run.latencies);
-  return { requests: run.latencies.length, errors: run.errors, rps: run.perSecond, p50: s.p50, p99: s.p99, mean: s.mean };
+  return clients;
+}
+
+/**
+ * Every target at one concurrency: each warmed up, then measured in ROUNDS interleaved slices
+ * (A B C … A B C …) so that drift on the machine (JIT, GC, other load) falls on all of them alike.
+ */
+async function measureLevel(concurrency) {
+  const entries = Object.entries(targets);
+  const open = {};
+  for (const [key, target] of entries) {
+    open[key] = await openClients(target, concurrency);
+    const call = (i) => open[key][i].callTool(target.tool, target.args);
+    await closedLoop({ concurrency, durationMs: WARMUP_MS, fn: call });
+  }
+  const acc = Object.fromEntries(entries.map(([key]) => [key, { latencies: [], errors: 0, elapsedMs: 0, firstError: undefined }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [key, target] of entries) {
+      const call = (i) => open[key][i].callTool(target.tool, target.args);
+      const run = await closedLoop({ concurrency, durationMs: MEASURE_MS / ROUNDS, fn: call });
+      acc[key].latencies.push(...run.latencies);
+      acc[key].errors += run.errors;
+      acc[key].elapsedMs += run.elapsedMs;
+      acc[key].firstError ??= run.firstError;
+    }
+  }
+  const row = { concurrency };
+  for (const [key, target] of entries) {
+    await Promise.all(open[key].map((c) => c.close()));
+    const a = acc[key];
+    if (a.firstError) console.error(`  ${target.label} c=${concurrency}: ${a.errors} errors, first: ${a.firstError.message}`);
+    const s = stats(a.latencies);
+    row[key] = { requests: a.latencies.length, errors: a.errors, rps: (a.latencies.length / a.elapsedMs) * 1000, p50: s.p50, p99: s.p99, mean: s.mean };
+  }
+  return row;
 }
 
 const results = [];
 try {
   for (const concurrency of CONCURRENCY) {
-    const row = { concurrency };
-    // The three targets back to back at each level, so drift on the machine hits them alike.
-    for (const [key, target] of Object.entries(targets)) row[key] = await measure(target, concurrency);
+    const row = await measureLevel(concurrency);
     row.vsNoauth = row.auth.rps / row.noauth.rps;
     row.whoamiVsNoauth = row.authWhoami.rps / row.noauthWhoami.rps;
     row.vsFloor = row.authWhoami.rps / row.floor.rps;
@@ -72,7 +100,7 @@ for (const r of results) {
   }
 }
 printTable(
-  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point after ${WARMUP_MS / 1000}s warm-up; get_ticket ${ready.ticketId}, whoami, echo)`,
+  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up; get_ticket ${ready.ticketId}, whoami, echo)`,
   ['clients', 'server', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors'],
   rows,
 );

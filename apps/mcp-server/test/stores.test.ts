@@ -107,3 +107,36 @@ describe.each(sessionStores)('%s session store', (name, make) => {
     await store.delete(r.id);
   });
 });
+
+describe('memory event store bounds', () => {
+  it('keeps at most maxStreams streams, forgetting the least recently used first', async () => {
+    const store = new MemoryEventStore({ maxEvents: 10, ttlMs: 60_000 }, 3);
+    const a = await store.storeEvent('a', note(1));
+    const b = await store.storeEvent('b', note(2));
+    await store.storeEvent('c', note(3));
+    await store.storeEvent('a', note(4)); // a is now the most recent
+    await store.storeEvent('d', note(5)); // one too many: b goes
+    expect((await replay(store, b)).got).toEqual([]);
+    expect((await replay(store, a)).got.map((e) => data(e.message))).toEqual([4]);
+  });
+
+  it('forgets a stream ttlMs after its last event', async () => {
+    let now = 1_000_000;
+    const realNow = Date.now;
+    Date.now = () => now;
+    try {
+      const store = new MemoryEventStore({ maxEvents: 10, ttlMs: 1_000 });
+      const old = await store.storeEvent('old', note(1));
+      await store.storeEvent('old', note(2));
+      now += 600;
+      const fresh = await store.storeEvent('fresh', note(3));
+      await store.storeEvent('fresh', note(4));
+      now += 600; // 'old' last touched 1,200 ms ago, 'fresh' 600 ms ago
+      await store.storeEvent('other', note(5));
+      expect((await replay(store, old)).got).toEqual([]);
+      expect((await replay(store, fresh)).got.map((e) => data(e.message))).toEqual([4]);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+});

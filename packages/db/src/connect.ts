@@ -29,6 +29,9 @@ export function parseDatabaseUrl(url: string): { kind: DatabaseKind; target: str
   throw new Error(`DATABASE_URL must start with postgres://, postgresql:// or pglite: (got "${url.split(':')[0]}:…")`);
 }
 
+/** How long close() waits for connections in use before destroying them (PostgreSQL). */
+const CLOSE_GRACE_MS = 2_000;
+
 export async function connectDatabase(url: string, options: { poolSize?: number } = {}): Promise<Database> {
   const { kind, target } = parseDatabaseUrl(url);
   if (kind === 'postgres') {
@@ -48,6 +51,10 @@ export async function connectDatabase(url: string, options: { poolSize?: number 
     // query in flight rejects either way and the broken client is discarded.
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
+    // Connections handed out and not yet given back: close() ends the ones nobody will return.
+    const checkedOut = new Set<import('pg').PoolClient>();
+    pool.on('acquire', (client) => checkedOut.add(client));
+    pool.on('release', (_err, client) => checkedOut.delete(client));
     const prisma = new PrismaClient({ adapter: releaseBrokenTransactions(new PrismaPg(pool)) });
     return {
       kind,
@@ -75,7 +82,15 @@ export async function connectDatabase(url: string, options: { poolSize?: number 
       },
       async close() {
         await prisma.$disconnect();
-        await pool.end().catch(() => {});
+        // pool.end() waits for every connection to come back. One may never: a write started just as
+        // the engine disconnected leaves its transaction open (Prisma never commits it), and a
+        // shutdown would then hang. Give in-flight work a moment, then destroy what is still out.
+        const ended = pool.end().catch(() => {});
+        const timer = new Promise<'late'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'late').unref());
+        if ((await Promise.race([ended, timer])) === 'late') {
+          for (const client of checkedOut) client.release(new Error('database closed'));
+          await ended;
+        }
       },
     };
   }

@@ -30,6 +30,8 @@ export class JwksCache {
   private readonly cooldownMs: number;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private keysJson: string | undefined;
+  private keysVersion = 0;
 
   constructor(private readonly options: JwksCacheOptions) {
     this.jwksUri = options.jwksUri;
@@ -42,6 +44,11 @@ export class JwksCache {
       this.local = createLocalJWKSet(options.keys);
       this.fetchedAt = Number.POSITIVE_INFINITY;
     }
+  }
+
+  /** Changes whenever the key set changes (a key added or withdrawn), not on a refetch of the same set. */
+  get version(): number {
+    return this.keysVersion;
   }
 
   /** True once keys have been loaded at least once. */
@@ -90,6 +97,11 @@ export class JwksCache {
     const uri = this.jwksUri ?? (this.jwksUri = await this.discoverJwksUri());
     const body = (await this.getJson(uri)) as JSONWebKeySet;
     if (!body || !Array.isArray(body.keys)) throw new Error(`${uri} did not return a JWK set`);
+    const json = JSON.stringify(body.keys);
+    if (json !== this.keysJson) {
+      this.keysJson = json;
+      this.keysVersion += 1;
+    }
     this.jwks = body;
     this.local = createLocalJWKSet(body);
     this.fetchedAt = Date.now();

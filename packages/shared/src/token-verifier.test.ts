@@ -241,6 +241,55 @@ describe('AccessTokenVerifier: refusals', () => {
   });
 });
 
+describe('AccessTokenVerifier: remembering verified tokens', () => {
+  it('checks a token\'s signature once, and still asks isRevoked on every call', async () => {
+    let revocationChecks = 0;
+    const v = new AccessTokenVerifier({ issuer: as.issuer, audience: RESOURCE, jwks: verifier.jwks, isRevoked: async () => (revocationChecks++, false) });
+    const getKey = vi.spyOn(v.jwks, 'getKey');
+    const token = await as.sign({ gid: 'g-remembered' });
+    const first = await v.verify(token);
+    const second = await v.verify(token);
+    expect(second).toEqual(first);
+    expect(getKey).toHaveBeenCalledTimes(1);
+    expect(revocationChecks).toBe(2);
+    getKey.mockRestore();
+  });
+
+  it('a remembered token is refused once it expires', async () => {
+    const now = freezeClock();
+    const v = new AccessTokenVerifier({ issuer: as.issuer, audience: RESOURCE, jwks: verifier.jwks, verifiedCacheMs: 3600_000 });
+    const token = await as.sign({ iat: now, exp: now + 60 });
+    await v.verify(token);
+    vi.setSystemTime((now + 66) * 1000);
+    await refusedWith(token, 'The access token expired', v);
+  });
+
+  it('a remembered token is verified again once the key set changed, and refused when its key was withdrawn', async () => {
+    const stub = await StubAuthorizationServer.start();
+    try {
+      const v = new AccessTokenVerifier({ issuer: stub.issuer, audience: RESOURCE, jwks: new JwksCache({ issuer: stub.issuer, cooldownMs: 0 }) });
+      const token = await stub.sign();
+      await v.verify(token);
+      await stub.rotate('second-key', false);
+      // A token under the new key makes the verifier fetch the new set, which lacks the old key.
+      await v.verify(await stub.sign());
+      await refusedWith(token, 'The access token was signed by an unknown key', v);
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  it('remembers nothing with verifiedCacheMs 0', async () => {
+    const v = new AccessTokenVerifier({ issuer: as.issuer, audience: RESOURCE, jwks: verifier.jwks, verifiedCacheMs: 0 });
+    const getKey = vi.spyOn(v.jwks, 'getKey');
+    const token = await as.sign();
+    await v.verify(token);
+    await v.verify(token);
+    expect(getKey).toHaveBeenCalledTimes(2);
+    getKey.mockRestore();
+  });
+});
+
 describe('requireScopes', () => {
   it('throws InsufficientScopeError carrying the required scopes', () => {
     let thrown: unknown;

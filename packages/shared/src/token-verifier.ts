@@ -29,6 +29,14 @@ export interface AccessTokenVerifierOptions {
   clockToleranceSec?: number;
   algorithms?: string[];
   isRevoked?: RevocationCheck;
+  /**
+   * How long a token that verified may be taken as verified again without redoing the signature
+   * check (never past its `exp`, and never once the key set changed). 0 turns it off. Revocation
+   * (`isRevoked`) is asked on every call regardless.
+   */
+  verifiedCacheMs?: number;
+  /** At most this many tokens are remembered (the oldest go first). */
+  verifiedCacheSize?: number;
 }
 
 export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -43,17 +51,49 @@ export class AccessTokenVerifier {
   readonly jwks: JwksCache;
   private readonly algorithms: string[];
   private readonly clockTolerance: number;
+  /** Tokens that verified: until when (ms) and under which key set they may be taken as verified. */
+  private readonly verified = new Map<string, { value: VerifiedAccessToken; until: number; keys: number }>();
+  private readonly cacheMs: number;
+  private readonly cacheSize: number;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.jwks = options.jwks ?? new JwksCache({ issuer: options.issuer, jwksUri: options.jwksUri });
     this.algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
     this.clockTolerance = options.clockToleranceSec ?? 5;
+    this.cacheMs = options.verifiedCacheMs ?? 60_000;
+    this.cacheSize = options.verifiedCacheSize ?? 10_000;
   }
 
   async verify(token: string): Promise<VerifiedAccessToken> {
     if (!token || token.length > 8192 || token.split('.').length !== 3) {
       throw new InvalidTokenError('The access token is malformed');
     }
+    const remembered = this.verified.get(token);
+    if (remembered) {
+      if (remembered.until > Date.now() && remembered.keys === this.jwks.version) {
+        await this.checkRevoked(remembered.value);
+        return remembered.value;
+      }
+      this.verified.delete(token);
+    }
+    const verified = await this.verifySignatureAndClaims(token);
+    if (this.cacheMs > 0) {
+      // Past exp (with the same tolerance jose applies) it must fail as expired: never remember beyond.
+      const until = Math.min(Date.now() + this.cacheMs, (verified.expiresAt + this.clockTolerance) * 1000);
+      if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { value: verified, until, keys: this.jwks.version });
+    }
+    await this.checkRevoked(verified);
+    return verified;
+  }
+
+  private async checkRevoked(verified: VerifiedAccessToken): Promise<void> {
+    if (this.options.isRevoked && (await this.options.isRevoked(verified))) {
+      throw new InvalidTokenError('The access token was revoked');
+    }
+  }
+
+  private async verifySignatureAndClaims(token: string): Promise<VerifiedAccessToken> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.jwks.getKey, {
@@ -82,10 +122,7 @@ export class AccessTokenVerifier {
       expiresAt: payload.exp!,
       claims: payload,
     };
-    if (this.options.isRevoked && (await this.options.isRevoked(verified))) {
-      throw new InvalidTokenError('The access token was revoked');
-    }
-    return verified;
+    return Object.freeze(verified);
   }
 }
 

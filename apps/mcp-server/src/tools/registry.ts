@@ -200,10 +200,12 @@ export function registerTool(server: McpServer, spec: ToolSpec, services: ToolSe
           }
         }
         const latencyMs = performance.now() - started;
-        const resultBytes = Buffer.byteLength(JSON.stringify(result));
+        // Serializing the result again only to measure it costs per call: only when someone reads it.
+        const measured = span.isRecording() || services.logger.isLevelEnabled('info');
+        const resultBytes = measured ? Buffer.byteLength(JSON.stringify(result)) : undefined;
         services.metrics.toolCalls.inc({ tool: spec.name, outcome });
         services.metrics.toolDuration.observe({ tool: spec.name, outcome }, latencyMs / 1000);
-        span.setAttributes({ 'mcp.tool.outcome': outcome, 'mcp.tool.result_bytes': resultBytes });
+        span.setAttributes({ 'mcp.tool.outcome': outcome, ...(resultBytes !== undefined ? { 'mcp.tool.result_bytes': resultBytes } : {}) });
         span.setStatus(outcome === 'error' ? { code: SpanStatusCode.ERROR, message: errorText } : { code: SpanStatusCode.OK });
         span.end();
         services.logger.info(

@@ -36,21 +36,23 @@ export class MemoryEventStore implements EventStore {
     private readonly maxStreams = 100,
   ) {}
 
+  /**
+   * The map is kept in order of last use (a touched stream is moved to the end), so the expired and the
+   * surplus streams are always at the front: pruning costs nothing per event in a long session.
+   */
   private prune(now: number): void {
-    for (const [id, s] of this.streams) if (now - s.touchedAt > this.limits.ttlMs) this.streams.delete(id);
-    while (this.streams.size > this.maxStreams) {
-      const oldest = [...this.streams.entries()].sort((a, b) => a[1].touchedAt - b[1].touchedAt)[0];
-      if (oldest) this.streams.delete(oldest[0]);
+    for (const [id, s] of this.streams) {
+      if (now - s.touchedAt <= this.limits.ttlMs && this.streams.size <= this.maxStreams) break;
+      this.streams.delete(id);
     }
   }
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     const now = Date.now();
     let stream = this.streams.get(streamId);
-    if (!stream) {
-      stream = { events: [], touchedAt: now };
-      this.streams.set(streamId, stream);
-    }
+    if (stream) this.streams.delete(streamId);
+    else stream = { events: [], touchedAt: now };
+    this.streams.set(streamId, stream);
     const seq = ++this.seq;
     stream.events.push({ seq, message });
     if (stream.events.length > this.limits.maxEvents) stream.events.splice(0, stream.events.length - this.limits.maxEvents);
