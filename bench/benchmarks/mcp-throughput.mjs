@@ -7,7 +7,7 @@ import { McpHttpClient } from '../lib/mcp-client.mjs';
 
 const CONCURRENCY = [1, 16, 64];
 const WARMUP_MS = QUICK ? 150 : 1500;
-const MEASURE_MS = QUICK ? 700 : 6000;
+const MEASURE_MS = QUICK ? 500 : 6000;
 const TARGET_VS_NOAUTH = 0.9;
 const TARGET_VS_FLOOR = 0.8;
 

@@ -1,11 +1,10 @@
 // The servers the benchmarks run against, started in the calling process from the built workspace.
 import http from 'node:http';
 import { createAuthApp, loadAuthServerConfig, connectRedis, closeRedis } from '@mcp-gw/auth-server';
-import { applyMigrations, connectDatabase } from '@mcp-gw/db';
 import { buildConfig, startMcpServer, seedDemoTickets } from '@mcp-gw/mcp-server';
 import { createLogger } from '@mcp-gw/shared';
-import { freePort, obtainTokens } from '@mcp-gw/testkit';
-import { PG_URL, sleep } from './common.mjs';
+import { createTestDatabase, freePort, obtainTokens } from '@mcp-gw/testkit';
+import { PG_URL } from './common.mjs';
 
 /** Limits that would otherwise throttle a load test (defaults are per-user per-minute). */
 const NO_LIMITS_MCP = { RATE_LIMIT_READ_PER_MINUTE: '1000000000', RATE_LIMIT_WRITE_PER_MINUTE: '1000000000', MAX_SESSIONS: '100000' };
@@ -13,40 +12,11 @@ const NO_LIMITS_AUTH = { REGISTRATION_RATE_LIMIT: '1000000000' };
 
 /**
  * A fresh migrated database: in-memory PGlite ('pglite'), or a new database on the PostgreSQL server
- * ('postgres', dropped by dispose()).
+ * ('postgres', dropped by dispose()). The same helper the tests use.
  */
 export async function openDatabase(kind) {
-  if (kind === 'pglite') {
-    const db = await connectDatabase('pglite:memory');
-    await applyMigrations(db);
-    return { db, kind, url: 'pglite:memory', dispose: () => db.close() };
-  }
-  const { default: pg } = await import('pg');
-  const name = `mcpgw_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  const db = await connectDatabase(url.toString());
-  await applyMigrations(db);
-  return {
-    db,
-    kind,
-    url: url.toString(),
-    async dispose() {
-      // Database.close() on PostgreSQL has been seen to wait forever (pool.end() waiting for a client
-      // that is never released) after the authorization server ran a flow: give it 3 s, then drop the
-      // database regardless (FORCE ends its connections).
-      const closed = await Promise.race([db.close().then(() => true), sleep(3000).then(() => false)]);
-      if (!closed) console.log(`   note: Database.close() on PostgreSQL did not return within 3 s (kept going; ${name} dropped with FORCE)`);
-      const cleanup = new pg.Client({ connectionString: PG_URL });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
-    },
-  };
+  const database = await createTestDatabase({ server: kind === 'postgres' ? PG_URL : undefined });
+  return { db: database.db, kind, url: database.url, dispose: () => database.dispose() };
 }
 
 /**

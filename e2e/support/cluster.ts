@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from '@mcp-gw/testkit';
+import { createPostgresDatabase, freePort, type PostgresDatabase } from '@mcp-gw/testkit';
 import { repoRoot } from './system.js';
 
 const exec = promisify(execFile);
@@ -44,25 +44,10 @@ export function redisUnavailable(url = REDIS_URL): Promise<string | undefined> {
 }
 
 /** A fresh PostgreSQL database with the migrations applied by the real migrate CLI; drop() removes it. */
-export async function createDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `mcpgw_e2e_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  await exec(process.execPath, [path.join(repoRoot, 'packages/db/dist/cli/migrate.js')], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: url.toString() } });
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const cleanup = new pg.Client({ connectionString: POSTGRES_URL });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
-    },
-  };
+export async function createDatabase(): Promise<PostgresDatabase> {
+  const database = await createPostgresDatabase(POSTGRES_URL, 'mcpgw_e2e');
+  await exec(process.execPath, [path.join(repoRoot, 'packages/db/dist/cli/migrate.js')], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: database.url } });
+  return database;
 }
 
 export interface ManagedProcess {

@@ -20,7 +20,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { applyMigrations, connectDatabase, type Database } from '@mcp-gw/db';
 import { seedDemoTickets } from '../src/domain/seed.js';
-import { createTestDatabase } from './support/postgres.js';
+import { createPostgresDatabase } from '@mcp-gw/testkit';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { MCP_ACCEPT } from './support/harness.js';
 
@@ -134,7 +134,7 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
   let replicaPorts: number[] = [];
 
   beforeAll(async () => {
-    pg = await createTestDatabase(pgBase);
+    pg = await createPostgresDatabase(pgBase, 'mcp_test');
     db = await connectDatabase(pg.url);
     await applyMigrations(db);
     alice = (await db.prisma.user.create({ data: { email: 'alice@example.com', name: 'Alice', passwordHash: 'x' } })).id;

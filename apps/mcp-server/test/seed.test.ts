@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, connectDatabase, type Database } from '@mcp-gw/db';
 import { addUserToDemoProjects, purgeExpired, seedDemoTickets } from '../src/index.js';
-import { createTestDatabase } from './support/postgres.js';
+import { createPostgresDatabase, openEmbeddedDatabase } from '@mcp-gw/testkit';
 
 let db: Database;
 let drop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const pg = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
+  const pg = process.env.TEST_DATABASE_URL ? await createPostgresDatabase(process.env.TEST_DATABASE_URL, 'mcp_test') : undefined;
   drop = pg?.drop;
-  db = await connectDatabase(pg?.url ?? 'pglite:memory');
-  await applyMigrations(db);
+  db = pg ? await connectDatabase(pg.url) : await openEmbeddedDatabase();
+  if (pg) await applyMigrations(db);
 });
 afterAll(async () => {
   await db?.close();

@@ -1,4 +1,4 @@
-export { createTestDatabase, type TestDatabase } from './database.js';
+export { createTestDatabase, createPostgresDatabase, openEmbeddedDatabase, type TestDatabase, type PostgresDatabase } from './database.js';
 export { freePort } from './ports.js';
 export {
   CookieJar,

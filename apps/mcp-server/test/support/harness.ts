@@ -8,7 +8,7 @@ import { createLogger } from '@mcp-gw/shared';
 import { pino } from 'pino';
 import { buildConfig, createMcpApp, type McpApp, type McpServerConfig } from '../../src/index.js';
 import { seedDemoTickets } from '../../src/domain/seed.js';
-import { createTestDatabase } from './postgres.js';
+import { createPostgresDatabase, openEmbeddedDatabase } from '@mcp-gw/testkit';
 import { startTestIssuer, type MintOptions, type TestIssuer } from './issuer.js';
 
 export { Client, StreamableHTTPClientTransport };
@@ -63,9 +63,10 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   // With TEST_DATABASE_URL (the repository's convention) every harness gets its own PostgreSQL database.
-  const pg = !options.databaseUrl && process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
-  const db = await connectDatabase(options.databaseUrl ?? pg?.url ?? 'pglite:memory');
-  await applyMigrations(db);
+  const pg = !options.databaseUrl && process.env.TEST_DATABASE_URL ? await createPostgresDatabase(process.env.TEST_DATABASE_URL, 'mcp_test') : undefined;
+  const url = options.databaseUrl ?? pg?.url;
+  const db = url ? await connectDatabase(url) : await openEmbeddedDatabase();
+  if (url) await applyMigrations(db);
   const alice = await createUser(db, 'alice@example.com', 'Alice Archer');
   const bob = await createUser(db, 'bob@example.com', 'Bob Baker');
   const carol = await createUser(db, 'carol@example.com', 'Carol Chen');
