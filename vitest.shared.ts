@@ -17,6 +17,9 @@ export function packageTestConfig(packageDir: string, overrides: ViteUserConfig[
       testTimeout: 180_000,
       hookTimeout: 180_000,
       maxWorkers: 2,
+      // expect.poll waits for something that happens asynchronously (a session closed after a
+      // revocation...): its 1 s default is a timing assertion on a loaded machine. A hang guard instead.
+      expect: { poll: { timeout: 15_000, interval: 50 } },
       reporters: ['default', ['json', { outputFile: path.join(repoRoot, 'test-results', `${name}.json`) }]],
       ...overrides,
     },

@@ -83,7 +83,8 @@ async function grant(client: RegisteredClient, user: TestUser, options: { resour
 }
 
 async function lastUseRecorded(clientId: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  // A hang guard, not a timing assertion: generous for a loaded machine.
+  for (let i = 0; i < 600; i++) {
     if ((await prisma().clientRegistration.findUnique({ where: { clientId } }))?.lastUsedAt) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -168,9 +168,9 @@ describe('JwksCache: key rotation', () => {
     advanceClock(2_000);
     // This verification is served from the cache and starts the background re-read…
     await refusedWith(verifier.verify(await as.sign()), 'The access token was signed by an unknown key');
-    await vi.waitFor(() => expect(as.counts.jwks).toBe(2));
+    await vi.waitFor(() => expect(as.counts.jwks).toBe(2), { timeout: 15_000 });
     // …after which the new key is known despite the long unknown-kid cooldown.
-    await vi.waitFor(async () => expect((await verifier.verify(await as.sign())).sub).toBe('user-1'));
+    await vi.waitFor(async () => expect((await verifier.verify(await as.sign())).sub).toBe('user-1'), { timeout: 15_000 });
     expect(as.counts).toEqual({ metadata: 1, jwks: 2, other: 0 });
   });
 });
