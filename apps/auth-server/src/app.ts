@@ -61,7 +61,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const accounts = new AccountService(prisma);
   const audit = new AuditLog(prisma, logger);
   const publisher = createRevocationPublisher(redis as never, logger);
-  const provider = createProvider({ config, prisma, accounts, jwks, cookieKeys, logger, revocations: publisher });
+  const provider = createProvider({ config, db, accounts, jwks, cookieKeys, logger, revocations: publisher });
   trackRegistrations({ provider, prisma, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.

@@ -1,7 +1,7 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
-import type { PrismaClient } from '@mcp-gw/db';
+import type { Database, PrismaClient } from '@mcp-gw/db';
 import { prismaAdapterFactory } from './adapter.js';
 import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
@@ -17,7 +17,7 @@ import type { RevocationPublisher } from './revocation-bus.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
-  prisma: PrismaClient;
+  db: Database;
   accounts: AccountService;
   jwks: JWK[];
   cookieKeys: string[];
@@ -31,13 +31,14 @@ export function adminApiResource(config: AuthServerConfig): string {
   return `${config.ISSUER}/admin/api`;
 }
 
-export function createProvider({ config, prisma, accounts, jwks, cookieKeys, logger, revocations }: ProviderDeps): Provider {
+export function createProvider({ config, db, accounts, jwks, cookieKeys, logger, revocations }: ProviderDeps): Provider {
+  const { prisma } = db;
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
   const secure = config.ISSUER.startsWith('https://');
 
   const configuration: Configuration = {
-    adapter: prismaAdapterFactory(prisma, {
+    adapter: prismaAdapterFactory(db, {
       onGrantDestroyed: (grantId) => revocations?.publish({ type: 'grant', grantIds: [grantId] }),
       onClientDestroyed: (clientId, grantIds) => revocations?.publish({ type: 'client', clientId, grantIds }),
     }),

@@ -214,7 +214,7 @@ describe('rows stored by an older version', () => {
     expect(dump).not.toContain(secret);
     expect(dump).toContain('legacy-grant-id');
 
-    const Adapter = prismaAdapterFactory(prisma);
+    const Adapter = prismaAdapterFactory(database.db);
     expect((await new Adapter('RefreshToken').find(rows[0]!.id))?.jti).toBe(rows[0]!.id);
     expect((await new Adapter('Session').find(rows[1]!.id))?.accountId).toBe('a1');
     expect((await new Adapter('Session').findByUid('session-uid-1'))?.accountId).toBe('a1');
