@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import * as v2 from '@modelcontextprotocol/client';
-import { pkcePair, registerClient, startDocumentServer, tokenRequest, walkAuthorization, type DocumentServer } from '@mcp-gw/testkit';
+import { pkcePair, startDocumentServer, tokenRequest, walkAuthorization, type DocumentServer } from '@mcp-gw/testkit';
 import { InMemoryOAuthProvider, startCallbackServer } from '../support/oauth-client.js';
 import { startSystem, type RunningSystem } from '../support/system.js';
 

@@ -1,7 +1,7 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
-import type { Database, PrismaClient } from '@mcp-gw/db';
+import type { Database } from '@mcp-gw/db';
 import { prismaAdapterFactory } from './adapter.js';
 import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
@@ -207,7 +207,7 @@ export function createProvider({ config, db, accounts, jwks, cookieKeys, logger,
   // clients parse JSON on these paths, so they get an RFC 6749 error body like every other answer.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.status === 404 && ctx.body == null && /^\/(token|reg|jwks|me|\.well-known)(\/|$)/.test(ctx.path)) {
+    if (ctx.status === 404 && (ctx.body === null || ctx.body === undefined) && /^\/(token|reg|jwks|me|\.well-known)(\/|$)/.test(ctx.path)) {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { error: 'invalid_request', error_description: `${ctx.method} ${ctx.path} is not served here` };
       ctx.status = 404;

@@ -14,6 +14,8 @@ async function main(): Promise<void> {
   let db: Database | undefined;
   let started: StartedMcpServer | undefined;
   let stopTelemetry: (() => Promise<void>) | undefined;
+  // Assigned once below, but read by the signal handler defined first (a signal may come before).
+  // eslint-disable-next-line prefer-const
   let starting: Promise<void> | undefined;
   let stopping = false;
 

@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit.js';
 import type { AuthServerConfig } from '../config.js';
 import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { metadataDocumentHost } from '../registration/client-id-metadata.js';
-import { createLimiter, retryAfterSeconds } from '../rate-limits.js';
+import { createLimiter } from '../rate-limits.js';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../views/pages.js';
 
 const loginForm = z.object({
@@ -44,7 +44,7 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
     const client = await provider.Client.find(clientId);
     const registration = await prisma.clientRegistration.findUnique({ where: { clientId } });
     const redirectUri = client?.redirectUris?.[0];
-    let redirectHost = '';
+    let redirectHost: string;
     try {
       const url = new URL(redirectUri ?? '');
       redirectHost = url.protocol === 'https:' || url.protocol === 'http:' ? url.host : url.protocol + '//' + url.host;

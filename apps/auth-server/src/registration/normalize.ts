@@ -121,6 +121,7 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
     if (typeof metadata.client_name !== 'string' || metadata.client_name.length > 200) {
       throw new RegistrationError('invalid_client_metadata', 'client_name must be a string of at most 200 characters');
     }
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
     metadata.client_name = metadata.client_name.replace(/[\x00-\x1f\x7f]/g, '').trim();
   }
   return { metadata, adjustments };

@@ -15,6 +15,7 @@ export type RedirectUriVerdict = { ok: true; kind: RedirectUriKind } | { ok: fal
 export function checkRedirectUri(value: unknown): RedirectUriVerdict {
   if (typeof value !== 'string' || value.length === 0) return { ok: false, reason: 'must be a non-empty string' };
   if (value.length > 2000) return { ok: false, reason: 'is longer than 2000 characters' };
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\s\x00-\x1f\x7f]/.test(value)) return { ok: false, reason: 'must not contain spaces or control characters' };
   if (value.includes('#')) return { ok: false, reason: 'must not contain a fragment' };
   if (value.includes('*')) return { ok: false, reason: 'must not contain wildcards' };
