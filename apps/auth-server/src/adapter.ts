@@ -210,9 +210,13 @@ export async function scrubStoredCredentials(prisma: PrismaClient): Promise<numb
   return interactions + stripped + clients.length;
 }
 
-/** Deletes expired artefacts and the bookkeeping that can no longer matter. Returns rows removed. */
-export async function sweepExpired(prisma: PrismaClient, now = new Date()): Promise<number> {
+/**
+ * Deletes expired artefacts, the bookkeeping that can no longer matter, and audit events older than
+ * `auditRetentionDays` (the audit trail would otherwise grow without bound). Returns rows removed.
+ */
+export async function sweepExpired(prisma: PrismaClient, now = new Date(), auditRetentionDays = 365): Promise<number> {
   const results = await Promise.all([
+    prisma.auditEvent.deleteMany({ where: { at: { lt: new Date(now.getTime() - auditRetentionDays * 86_400_000) } } }),
     prisma.oidcArtifact.deleteMany({ where: { expiresAt: { lt: now } } }),
     prisma.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } }),
     prisma.pendingConfirmation.deleteMany({ where: { expiresAt: { lt: now } } }),

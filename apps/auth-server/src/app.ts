@@ -163,7 +163,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   });
 
   const sweep = setInterval(() => {
-    sweepExpired(prisma)
+    sweepExpired(prisma, new Date(), config.AUDIT_RETENTION_DAYS)
       .then((count) => count && logger.info({ count }, 'expired rows removed'))
       .catch((err) => logger.warn({ err }, 'cleanup failed'));
     admin.purgeUnusedClients(config.CLIENT_UNUSED_TTL, config.CLIENT_IDLE_TTL).catch((err) => logger.warn({ err }, 'client purge failed'));

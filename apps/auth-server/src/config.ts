@@ -54,6 +54,8 @@ export const schema = z
     CLIENT_UNUSED_TTL: z.coerce.number().int().min(60).default(24 * 3600),
     /** Dynamic registrations unused for this long are purged (seconds). */
     CLIENT_IDLE_TTL: z.coerce.number().int().min(3600).default(90 * 86_400),
+    /** Audit events older than this are deleted by the sweep (days). */
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
     /** Expired rows are swept this often (seconds). */
     CLEANUP_INTERVAL: z.coerce.number().int().min(5).default(600),
   })

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKey } from '@mcp-gw/db';
 import { createTestDatabase, type TestDatabase } from '@mcp-gw/testkit';
-import { prismaAdapterFactory } from '../src/adapter.js';
+import { prismaAdapterFactory, sweepExpired } from '../src/adapter.js';
 
 let database: TestDatabase;
 let Adapter: ReturnType<typeof prismaAdapterFactory>;
@@ -74,5 +74,22 @@ describe('oidc-provider adapter', () => {
     expect(await new Adapter('AccessToken').find('at-2')).toBeDefined();
     await new Adapter('AccessToken').destroy('at-2');
     expect(await new Adapter('AccessToken').find('at-2')).toBeUndefined();
+  });
+});
+
+describe('the sweep', () => {
+  it('removes expired artefacts and audit events past their retention, and nothing else', async () => {
+    const { prisma } = database.db;
+    const now = new Date();
+    await prisma.oidcArtifact.create({ data: { model: 'Session', key: artifactKey('sweep-old'), payload: {}, expiresAt: new Date(now.getTime() - 1000) } });
+    await prisma.oidcArtifact.create({ data: { model: 'Session', key: artifactKey('sweep-live'), payload: {}, expiresAt: new Date(now.getTime() + 60_000) } });
+    const old = await prisma.auditEvent.create({ data: { action: 'test.old', actorType: 'system', at: new Date(now.getTime() - 31 * 86_400_000) } });
+    const recent = await prisma.auditEvent.create({ data: { action: 'test.recent', actorType: 'system', at: new Date(now.getTime() - 29 * 86_400_000) } });
+
+    expect(await sweepExpired(prisma, now, 30)).toBeGreaterThanOrEqual(2);
+    expect(await prisma.oidcArtifact.count({ where: { key: artifactKey('sweep-old') } })).toBe(0);
+    expect(await prisma.oidcArtifact.count({ where: { key: artifactKey('sweep-live') } })).toBe(1);
+    expect(await prisma.auditEvent.count({ where: { id: old.id } })).toBe(0);
+    expect(await prisma.auditEvent.count({ where: { id: recent.id } })).toBe(1);
   });
 });
