@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { PrismaClient } from './generated/prisma/client.js';
 
 /** The embedded engine's version: its data directories are only valid for the same one. */
-export const EMBEDDED_ENGINE_VERSION: string = (
-  JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))), '..', 'package.json'), 'utf8')) as { version: string }
-).version;
+export function embeddedEngineVersion(): string {
+  const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
+  return (JSON.parse(fs.readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export type DatabaseKind = 'pglite' | 'postgres';
 

@@ -1,4 +1,4 @@
-export { connectDatabase, parseDatabaseUrl, EMBEDDED_ENGINE_VERSION, type ConnectOptions, type Database, type DatabaseKind, type SqlConnection } from './connect.js';
+export { connectDatabase, parseDatabaseUrl, embeddedEngineVersion, type ConnectOptions, type Database, type DatabaseKind, type SqlConnection } from './connect.js';
 export { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { PrismaClient, Prisma } from './generated/prisma/client.js';
 export type * from './generated/prisma/models.js';

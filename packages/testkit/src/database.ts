@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { applyMigrations, connectDatabase, EMBEDDED_ENGINE_VERSION, MIGRATIONS_DIR, type Database } from '@mcp-gw/db';
+import { applyMigrations, connectDatabase, embeddedEngineVersion, MIGRATIONS_DIR, type Database } from '@mcp-gw/db';
 
 export interface TestDatabase {
   db: Database;
@@ -93,7 +93,7 @@ export async function openEmbeddedDatabase(): Promise<Database> {
 }
 
 function snapshotPath(): string {
-  const hash = crypto.createHash('sha256').update(EMBEDDED_ENGINE_VERSION);
+  const hash = crypto.createHash('sha256').update(embeddedEngineVersion());
   for (const entry of fs.readdirSync(MIGRATIONS_DIR, { recursive: true, encoding: 'utf8' }).sort()) {
     const file = path.join(MIGRATIONS_DIR, entry);
     if (fs.statSync(file).isFile()) hash.update(entry).update(fs.readFileSync(file));
