@@ -15,13 +15,13 @@ import { resourceUrls, type AuthServerConfig } from './config.js';
 import { SecretBox } from './crypto-box.js';
 import { interactionRouter } from './interactions/router.js';
 import { loadCookieKeys, SigningKeyStore } from './keys.js';
+import { applyKeysToProvider, KeyRing } from './key-ring.js';
 import { adminApiResource, createProvider } from './provider.js';
 import { adminApiRouter } from './admin/api.js';
 import { consoleRouter } from './admin/router.js';
 import { AdminService } from './admin/service.js';
 import { createRevocationPublisher } from './revocation-bus.js';
 import { AccessTokenVerifier, JwksCache } from '@mcp-gw/shared';
-import { exportJWK, importJWK } from 'jose';
 import { trackRegistrations } from './registration/tracking.js';
 import { oauthError, registrationRouter } from './registration/router.js';
 import { APP_CSS } from './views/styles.js';
@@ -35,6 +35,8 @@ export interface AuthApp {
   accounts: AccountService;
   audit: AuditLog;
   keys: SigningKeyStore;
+  /** The signing keys in use, reloaded from the database (rotation reaches every replica). */
+  keyRing: KeyRing;
   /** Stops timers; the database belongs to the caller. */
   close(): Promise<void>;
 }
@@ -48,30 +50,31 @@ export interface AuthAppOptions {
 
 // Paths oidc-provider serves as JSON APIs: errors there are JSON, never an HTML page.
 const API_PATHS = /^\/(token|reg|jwks|me|\.well-known)(\/|$)/;
+/** How old the keys behind a JWKS answer may be. */
+const JWKS_MAX_AGE_MS = 5_000;
 
 export async function createAuthApp({ config, db, logger = createLogger('auth-server', config.LOG_LEVEL), redis }: AuthAppOptions): Promise<AuthApp> {
   const { prisma } = db;
   const box = new SecretBox(config.KEY_ENCRYPTION_KEY);
   if (!box.encrypting) logger.warn('KEY_ENCRYPTION_KEY is not set: private keys are stored unencrypted (development only)');
   const keys = new SigningKeyStore(prisma, box);
-  const jwks = await keys.loadOrCreate();
+  const ring = await KeyRing.open(keys, config.KEY_PUBLISH_AHEAD_SECONDS * 1000);
   const cookieKeys = await loadCookieKeys(prisma, box, config.COOKIE_KEYS);
   const scrubbed = await scrubStoredCredentials(prisma);
   if (scrubbed) logger.info({ rows: scrubbed }, 'credentials stored by an older version removed from the database');
   const accounts = new AccountService(prisma);
   const audit = new AuditLog(prisma, logger);
   const publisher = createRevocationPublisher(redis as never, logger);
-  const provider = createProvider({ config, db, accounts, jwks, cookieKeys, logger, revocations: publisher });
+  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher });
   trackRegistrations({ provider, prisma, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.
-  const publicJwks = await Promise.all(
-    jwks.map(async ({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => ({ ...(await exportJWK(await importJWK(pub, 'RS256'))), kid: pub.kid, alg: 'RS256', use: 'sig' })),
-  );
-  const adminVerifier = new AccessTokenVerifier({
-    issuer: config.ISSUER,
-    audience: adminApiResource(config),
-    jwks: new JwksCache({ issuer: config.ISSUER, keys: { keys: publicJwks } }),
+  const adminKeys = new JwksCache({ issuer: config.ISSUER, keys: { keys: ring.publicJwks } });
+  const adminVerifier = new AccessTokenVerifier({ issuer: config.ISSUER, audience: adminApiResource(config), jwks: adminKeys });
+  ring.onChange(() => {
+    applyKeysToProvider(provider, ring);
+    adminKeys.replaceKeys({ keys: ring.publicJwks });
+    logger.info({ signing: ring.signingKid, published: ring.publicJwks.map((k) => k.kid) }, 'signing keys reloaded');
   });
 
   const app = express();
@@ -146,6 +149,10 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
   app.use(interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }));
+  // A JWKS request is answered with keys at most a few seconds old (a rotation on another machine).
+  app.get('/jwks', (_req, _res, next) => {
+    ring.fresh(JWKS_MAX_AGE_MS).then(() => next(), () => next());
+  });
   app.use(provider.callback());
 
   app.use((err: Error & { status?: number; statusCode?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
@@ -162,6 +169,11 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
     res.status(500).type('html').send(renderErrorPage({ error: 'server_error', description: 'Something went wrong on our side. Try again.' }));
   });
 
+  const keyReload = setInterval(() => {
+    ring.reload().catch((err) => logger.warn({ err }, 'signing keys could not be reloaded (kept the current ones)'));
+  }, config.KEY_RELOAD_SECONDS * 1000);
+  keyReload.unref();
+
   const sweep = setInterval(() => {
     sweepExpired(prisma, new Date(), config.AUDIT_RETENTION_DAYS)
       .then((count) => count && logger.info({ count }, 'expired rows removed'))
@@ -177,8 +189,10 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
     accounts,
     audit,
     keys,
+    keyRing: ring,
     async close() {
       clearInterval(sweep);
+      clearInterval(keyReload);
     },
   };
 }

@@ -54,12 +54,22 @@ export const schema = z
     CLIENT_UNUSED_TTL: z.coerce.number().int().min(60).default(24 * 3600),
     /** Dynamic registrations unused for this long are purged (seconds). */
     CLIENT_IDLE_TTL: z.coerce.number().int().min(3600).default(90 * 86_400),
+    /** Every replica reads the signing keys from the database this often (seconds): rotations reach it. */
+    KEY_RELOAD_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    /**
+     * A new signing key signs only once it is this old (seconds), so every replica publishes it first.
+     * At least KEY_RELOAD_SECONDS with several replicas; 0 signs at once (one replica).
+     */
+    KEY_PUBLISH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
     /** Audit events older than this are deleted by the sweep (days). */
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
     /** Expired rows are swept this often (seconds). */
     CLEANUP_INTERVAL: z.coerce.number().int().min(5).default(600),
   })
   .superRefine((env, ctx) => {
+    if (env.KEY_PUBLISH_AHEAD_SECONDS > 0 && env.KEY_PUBLISH_AHEAD_SECONDS < env.KEY_RELOAD_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['KEY_PUBLISH_AHEAD_SECONDS'], message: 'must be at least KEY_RELOAD_SECONDS (or 0), or a replica could sign with a key another one does not publish yet' });
+    }
     if (env.NODE_ENV === 'production' && !env.KEY_ENCRYPTION_KEY) {
       ctx.addIssue({ code: 'custom', path: ['KEY_ENCRYPTION_KEY'], message: 'is required when NODE_ENV=production' });
     }

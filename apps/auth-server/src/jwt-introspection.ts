@@ -1,5 +1,6 @@
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import type Provider from 'oidc-provider';
+import type { KeyRing } from './key-ring.js';
 
 // Private members of an RSA/EC/OKP/oct JWK: never handed to the verifier.
 const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
@@ -12,10 +13,12 @@ const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
  * must still exist, since revoking a refresh token or a grant does not change the JWT itself.
  * A client learns about its own tokens only; anything else is `{ "active": false }`.
  */
-export function introspectJwtAccessTokens(provider: Provider, { issuer, jwks }: { issuer: string; jwks: JWK[] }): void {
-  const publicKeys = createLocalJWKSet({
-    keys: jwks.map((key) => Object.fromEntries(Object.entries(key).filter(([member]) => !PRIVATE_MEMBERS.has(member))) as JWK),
-  });
+export function introspectJwtAccessTokens(provider: Provider, { issuer, keys }: { issuer: string; keys: Pick<KeyRing, 'publicJwks'> }): void {
+  // Built from the ring's current public keys on each call (introspection is rare; keys rotate).
+  const publicKeys = (...args: Parameters<ReturnType<typeof createLocalJWKSet>>) =>
+    createLocalJWKSet({
+      keys: keys.publicJwks.map((key) => Object.fromEntries(Object.entries(key).filter(([member]) => !PRIVATE_MEMBERS.has(member))) as JWK),
+    })(...args);
 
   provider.use(async (ctx, next) => {
     await next();

@@ -27,6 +27,19 @@ export class SigningKeyStore {
     return [...active, ...retired].map((r) => JSON.parse(this.box.open(r.privateJwk)) as JWK);
   }
 
+  /** Every key (newest first) with what a key ring needs; creates the first one when there is none. */
+  async loadAll(): Promise<StoredKey[]> {
+    if (!(await this.prisma.signingKey.count({ where: { status: 'active' } }))) await this.rotate();
+    const rows = await this.prisma.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
+    return rows.map((r) => ({
+      kid: r.kid,
+      createdAt: r.createdAt.getTime(),
+      active: r.status === 'active',
+      privateJwk: JSON.parse(this.box.open(r.privateJwk)) as JWK,
+      publicJwk: r.publicJwk as JWK,
+    }));
+  }
+
   /** Creates a new signing key; the previous ones are retired (still published, no longer signing). */
   async rotate(): Promise<{ kid: string; retired: string[] }> {
     const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { modulusLength: 2048, extractable: true });
@@ -50,6 +63,14 @@ export class SigningKeyStore {
     });
     return count;
   }
+}
+
+export interface StoredKey {
+  kid: string;
+  createdAt: number;
+  active: boolean;
+  privateJwk: JWK;
+  publicJwk: JWK;
 }
 
 /** Cookie signing keys: from the environment, or generated once and kept (sealed) in the database. */

@@ -1,5 +1,5 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { JWK } from 'jose';
+import type { KeyRing } from './key-ring.js';
 import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
 import type { Database } from '@mcp-gw/db';
 import { prismaAdapterFactory } from './adapter.js';
@@ -19,7 +19,7 @@ export interface ProviderDeps {
   config: AuthServerConfig;
   db: Database;
   accounts: AccountService;
-  jwks: JWK[];
+  keys: KeyRing;
   cookieKeys: string[];
   logger: Logger;
   /** Told about grants oidc-provider deletes itself (refresh token reuse, token revocation). */
@@ -31,7 +31,7 @@ export function adminApiResource(config: AuthServerConfig): string {
   return `${config.ISSUER}/admin/api`;
 }
 
-export function createProvider({ config, db, accounts, jwks, cookieKeys, logger, revocations }: ProviderDeps): Provider {
+export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations }: ProviderDeps): Provider {
   const { prisma } = db;
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
@@ -78,7 +78,7 @@ export function createProvider({ config, db, accounts, jwks, cookieKeys, logger,
       const grantId = (row?.payload as { jti?: string } | undefined)?.jti;
       return grantId ? p.Grant.find(grantId) : undefined;
     },
-    jwks: { keys: jwks as never },
+    jwks: { keys: keys.privateJwks as never },
     cookies: {
       keys: cookieKeys,
       long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
@@ -195,7 +195,7 @@ export function createProvider({ config, db, accounts, jwks, cookieKeys, logger,
     }
   });
 
-  introspectJwtAccessTokens(provider, { issuer: config.ISSUER, jwks });
+  introspectJwtAccessTokens(provider, { issuer: config.ISSUER, keys });
 
   // Client secrets are stored hashed (adapter.ts); see secrets-at-rest.ts for how they are compared.
   installClientSecretHashing(provider);

@@ -98,7 +98,10 @@ describe('signing keys across restarts and rotation', () => {
     await expect(
       jwtVerify(before.access_token as string, createLocalJWKSet(thirdJwks), { issuer: third.issuer, audience: third.config.MCP_RESOURCE_URL }),
     ).resolves.toBeTruthy();
-    // New tokens are signed with the new key.
+    // The new key is published at once but signs only once KEY_PUBLISH_AHEAD_SECONDS old (so every
+    // replica publishes it first); then new tokens are signed with it.
+    expect(decodeProtectedHeader((await tokensFor(third, client)).access_token as string).kid).toBe(beforeKid);
+    await third.running.keyRing.reload(Date.now() + (third.config.KEY_PUBLISH_AHEAD_SECONDS + 1) * 1000);
     const after = await tokensFor(third, client);
     expect(decodeProtectedHeader(after.access_token as string).kid).toBe(newKid);
     await expect(

@@ -41,6 +41,7 @@ export class JwksCache {
     this.fetchImpl = options.fetch ?? fetch;
     if (options.keys) {
       this.jwks = options.keys;
+      this.keysJson = JSON.stringify(options.keys.keys);
       this.local = createLocalJWKSet(options.keys);
       this.fetchedAt = Number.POSITIVE_INFINITY;
     }
@@ -49,6 +50,20 @@ export class JwksCache {
   /** Changes whenever the key set changes (a key added or withdrawn), not on a refetch of the same set. */
   get version(): number {
     return this.keysVersion;
+  }
+
+  /**
+   * Replaces the key set of a cache built with static `keys` (the authorization server verifying its
+   * own tokens after its keys were reloaded).
+   */
+  replaceKeys(keys: JSONWebKeySet): void {
+    if (!this.options.keys) throw new Error('replaceKeys() is for a JwksCache built with static keys');
+    const json = JSON.stringify(keys.keys);
+    if (json === this.keysJson) return;
+    this.keysJson = json;
+    this.keysVersion += 1;
+    this.jwks = keys;
+    this.local = createLocalJWKSet(keys);
   }
 
   /** True once keys have been loaded at least once. */

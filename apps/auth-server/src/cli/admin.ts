@@ -171,7 +171,7 @@ export async function runAdminCli(argv: string[]): Promise<number> {
       case 'keys rotate': {
         const { kid, retired } = await keys.rotate();
         await audit.record({ ...actor, action: 'keys.rotated', targetType: 'signing_key', targetId: kid, details: { retired } });
-        console.log(`new signing key ${kid}; retired ${retired.join(', ') || 'none'} (still published). Restart the authorization server replicas to sign with it.`);
+        console.log(`new signing key ${kid}; retired ${retired.join(', ') || 'none'} (still published). Every running replica publishes it at its next key reload (KEY_RELOAD_SECONDS) and signs with it once it is KEY_PUBLISH_AHEAD_SECONDS old; no restart needed.`);
         return 0;
       }
       case 'keys prune': {
