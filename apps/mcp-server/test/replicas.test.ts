@@ -9,6 +9,7 @@
  * a failure when CI is set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -271,6 +272,23 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
     expect(answerHop.rpc).toBeUndefined(); // the elicitation answer (a JSON-RPC response)
     expect(answerHop.port).not.toBe(callHop.port);
     expect((await db.prisma.ticket.findUniqueOrThrow({ where: { number: ticket.number } })).status).toBe('closed');
+  });
+
+  it('a write retried with the same idempotency key on the other replica returns the first result and writes once', async () => {
+    let toolCalls = 0;
+    const c = await connect(await issuer.mintToken({ sub: alice }), {
+      // The load balancer sends each tools/call to the next replica.
+      route: (_method, body) => (body?.includes('"tools/call"') ? live[toolCalls++ % live.length]!.port : undefined),
+    });
+    const args = { project: 'WEB', title: `Idempotent across replicas ${randomUUID()}`, body: 'x', idempotency_key: `replica-retry-${randomUUID()}` };
+    const first = await c.call('create_ticket', args);
+    const retry = await c.call('create_ticket', args);
+    expect(first.isError).toBeFalsy();
+    expect(retry.isError).toBeFalsy();
+    expect(sc(retry).ticket.id).toBe(sc(first).ticket.id);
+    const ports = c.hops.filter((h) => h.rpc === 'tools/call').map((h) => h.port);
+    expect(new Set(ports).size).toBe(2);
+    expect(await db.prisma.ticket.count({ where: { title: args.title } })).toBe(1);
   });
 
   it("another user's or client's token on the session id is answered 404 on the other replica", async () => {
