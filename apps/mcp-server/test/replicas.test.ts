@@ -24,6 +24,8 @@ import { createPostgresDatabase } from '@mcp-gw/testkit';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
 import { MCP_ACCEPT } from './support/harness.js';
 
+/** Reads per minute per user and client on every replica (one budget across them, in Redis). */
+const READ_LIMIT = 120;
 const MAIN = path.resolve(import.meta.dirname, '../dist/main.js');
 const pgBase = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -108,7 +110,7 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
         AUTH_ISSUER: issuer.issuer,
         MCP_RESOURCE_URL: resourceUrl,
         ALLOWED_HOSTS: replicaPorts.map((p) => `127.0.0.1:${p}`).join(','),
-        RATE_LIMIT_READ_PER_MINUTE: '1000',
+        RATE_LIMIT_READ_PER_MINUTE: String(READ_LIMIT),
         RATE_LIMIT_WRITE_PER_MINUTE: '1000',
         SHUTDOWN_TIMEOUT_MS: '120000',
       },
@@ -289,6 +291,17 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
     const ports = c.hops.filter((h) => h.rpc === 'tools/call').map((h) => h.port);
     expect(new Set(ports).size).toBe(2);
     expect(await db.prisma.ticket.count({ where: { title: args.title } })).toBe(1);
+  });
+
+  it('the tool rate limit is one budget across the replicas, not one per replica', async () => {
+    const c = await connect(await issuer.mintToken({ sub: bob, clientId: `budget-${randomUUID()}` }));
+    const results: CallToolResult[] = [];
+    for (let i = 0; i <= READ_LIMIT; i++) results.push(await c.call('whoami'));
+    expect(new Set(c.hops.filter((h) => h.rpc === 'tools/call').map((h) => h.port)).size).toBe(2);
+    expect(results.slice(0, READ_LIMIT).filter((r) => r.isError)).toEqual([]);
+    const refused = results[READ_LIMIT]!;
+    expect(refused.isError).toBe(true);
+    expect((refused.content[0] as { text: string }).text).toMatch(/Rate limit reached/);
   });
 
   it("another user's or client's token on the session id is answered 404 on the other replica", async () => {
