@@ -1,6 +1,6 @@
 // 2. The full register → authorize → login → consent → token flow per second, embedded database vs
 // PostgreSQL, with the server time per flow summed by a server-side timer around every request.
-import { authorize, registerClient, tokenRequest } from '@mcp-gw/testkit';
+import { obtainTokens } from '@mcp-gw/testkit';
 import { QUICK, postgresProblem, printTable, report, stats, verdict } from '../lib/common.mjs';
 import { openDatabase, startAuth } from '../lib/stack.mjs';
 
@@ -9,35 +9,16 @@ const WARMUP = QUICK ? 1 : 3;
 const CONCURRENT = 4;
 const CONCURRENT_FLOWS = QUICK ? 4 : 40;
 const TARGET_SERVER_MS = 50;
-const REDIRECT = 'http://127.0.0.1:8765/callback';
 
-/** One flow as a client does it, over HTTP. */
+/** One flow as a client does it, over HTTP: registration, sign-in and consent, code exchange. */
 async function flow(auth) {
-  const client = await registerClient(auth.issuer, {
-    client_name: 'bench client',
-    redirect_uris: [REDIRECT],
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-  });
-  const result = await authorize({
+  await obtainTokens({
     issuer: auth.issuer,
-    clientId: client.client_id,
-    redirectUri: REDIRECT,
     email: auth.user.email,
     password: auth.user.password,
-    scope: 'tickets:read tickets:write',
     resource: auth.config.MCP_RESOURCE_URL,
+    clientMetadata: { client_name: 'bench client' },
   });
-  if (!result.code) throw new Error(`no code: ${result.location}`);
-  const { status, body } = await tokenRequest(auth.issuer, {
-    grant_type: 'authorization_code',
-    code: result.code,
-    redirect_uri: REDIRECT,
-    client_id: client.client_id,
-    code_verifier: result.verifier,
-    resource: auth.config.MCP_RESOURCE_URL,
-  });
-  if (status !== 200 || !body.access_token) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
 }
 
 function step(method, path) {

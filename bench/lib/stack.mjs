@@ -1,6 +1,7 @@
 // The servers the benchmarks run against, started in the calling process from the built workspace.
 import http from 'node:http';
-import { createAuthApp, loadAuthServerConfig, connectRedis, closeRedis } from '@mcp-gw/auth-server';
+import { createAuthApp, connectRedis, closeRedis } from '@mcp-gw/auth-server';
+import { testAuthServerConfig } from '@mcp-gw/auth-server/testing';
 import { buildConfig, startMcpServer, seedDemoTickets } from '@mcp-gw/mcp-server';
 import { createLogger } from '@mcp-gw/shared';
 import { createTestDatabase, freePort, obtainTokens } from '@mcp-gw/testkit';
@@ -25,14 +26,9 @@ export async function openDatabase(kind) {
  */
 export async function startAuth(db, { mcpResourceUrl = 'http://127.0.0.1:3999/mcp', redisUrl, env = {}, onRequest } = {}) {
   const port = await freePort();
-  const config = loadAuthServerConfig({
-    NODE_ENV: 'test',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ISSUER: `http://127.0.0.1:${port}`,
+  const config = testAuthServerConfig(port, {
     MCP_RESOURCE_URL: mcpResourceUrl,
     LOG_LEVEL: 'silent',
-    KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...NO_LIMITS_AUTH,
     ...env,

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CookieJar, authorize, registerClient, tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
+import { CookieJar, authorizeAndRedeem, registerClient, tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
 import { postgresUnavailable, redisUnavailable, startCluster, type Cluster } from '../support/cluster.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
@@ -44,18 +44,8 @@ interface Person {
 
 /** Consents `person` to `client` over HTTP (the jar keeps them signed in) and redeems the code. */
 async function consent(cluster: Cluster, client: RegisteredClient, person: Person, resource = cluster.resource, scope = 'tickets:read tickets:write'): Promise<Tokens> {
-  const result = await authorize({ issuer: cluster.issuer, clientId: client.client_id, redirectUri: REDIRECT, email: person.email, password: person.password, jar: person.jar, scope, resource });
-  if (!result.code) throw new Error(`no code: ${result.location}`);
-  const { status, body } = await tokenRequest(cluster.issuer, {
-    grant_type: 'authorization_code',
-    code: result.code,
-    redirect_uri: REDIRECT,
-    client_id: client.client_id,
-    code_verifier: result.verifier,
-    resource,
-  });
-  if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
-  return { access_token: String(body.access_token), refresh_token: String(body.refresh_token), grantId: String(decodeJwt(String(body.access_token)).gid) };
+  const { tokens } = await authorizeAndRedeem({ issuer: cluster.issuer, clientId: client.client_id, redirectUri: REDIRECT, email: person.email, password: person.password, jar: person.jar, scope, resource });
+  return { access_token: tokens.access_token, refresh_token: String(tokens.refresh_token), grantId: String(decodeJwt(tokens.access_token).gid) };
 }
 
 function newClient(cluster: Cluster, name: string): Promise<RegisteredClient> {

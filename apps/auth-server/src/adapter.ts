@@ -57,7 +57,7 @@ const UTC_TIMESTAMP = (param: string) => `(to_timestamp(${param}::float8 / 1000)
  * speaks SQL to the connection directly (a quarter of the cost of a Prisma query on the embedded
  * database); the table is still Prisma's (prisma/schema.prisma, `OidcArtifact`).
  */
-export function prismaAdapterFactory(db: Pick<Database, 'prisma' | 'query'>, hooks: AdapterHooks = {}) {
+export function oidcAdapterFactory(db: Pick<Database, 'prisma' | 'query'>, hooks: AdapterHooks = {}) {
   const { prisma } = db;
   /**
    * oidc-provider deletes a Client only when it deletes its own registration (RFC 7592). RFC 7592
@@ -68,7 +68,7 @@ export function prismaAdapterFactory(db: Pick<Database, 'prisma' | 'query'>, hoo
     await hooks.onClientDestroyed?.(clientId, grantIds);
   }
 
-  return class PrismaOidcAdapter implements Adapter {
+  return class OidcAdapter implements Adapter {
     constructor(readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {

@@ -15,18 +15,6 @@ export class SigningKeyStore {
     private readonly box: SecretBox,
   ) {}
 
-  /** Private JWKs for oidc-provider, newest first (oidc-provider signs with the first matching key). */
-  async loadOrCreate(): Promise<JWK[]> {
-    let rows = await this.prisma.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
-    if (!rows.some((r) => r.status === 'active')) {
-      await this.rotate();
-      rows = await this.prisma.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
-    }
-    const active = rows.filter((r) => r.status === 'active');
-    const retired = rows.filter((r) => r.status !== 'active');
-    return [...active, ...retired].map((r) => JSON.parse(this.box.open(r.privateJwk)) as JWK);
-  }
-
   /** Every key (newest first) with what a key ring needs; creates the first one when there is none. */
   async loadAll(): Promise<StoredKey[]> {
     if (!(await this.prisma.signingKey.count({ where: { status: 'active' } }))) await this.rotate();

@@ -2,7 +2,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { KeyRing } from './key-ring.js';
 import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
 import type { Database } from '@mcp-gw/db';
-import { prismaAdapterFactory } from './adapter.js';
+import { oidcAdapterFactory } from './adapter.js';
 import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
 import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
@@ -38,7 +38,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
   const secure = config.ISSUER.startsWith('https://');
 
   const configuration: Configuration = {
-    adapter: prismaAdapterFactory(db, {
+    adapter: oidcAdapterFactory(db, {
       onGrantDestroyed: (grantId) => revocations?.publish({ type: 'grant', grantIds: [grantId] }),
       onClientDestroyed: (clientId, grantIds) => revocations?.publish({ type: 'client', clientId, grantIds }),
     }),

@@ -20,13 +20,9 @@ export interface TestAuthServer {
   close(): Promise<void>;
 }
 
-/** A real authorization server on a loopback port, with one user, over the given database. */
-export async function startTestAuthServer(
-  db: Database,
-  env: Record<string, string> = {},
-): Promise<TestAuthServer> {
-  const port = await freePort();
-  const config = loadAuthServerConfig({
+/** The configuration of a test or benchmark authorization server on loopback `port`. */
+export function testAuthServerConfig(port: number, env: Record<string, string> = {}): AuthServerConfig {
+  return loadAuthServerConfig({
     NODE_ENV: 'test',
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -36,6 +32,14 @@ export async function startTestAuthServer(
     KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     ...env,
   });
+}
+
+/** A real authorization server on a loopback port, with one user, over the given database. */
+export async function startTestAuthServer(
+  db: Database,
+  env: Record<string, string> = {},
+): Promise<TestAuthServer> {
+  const config = testAuthServerConfig(await freePort(), env);
   const running = await startAuthServer({ config, db, logger: createLogger('auth-server', config.LOG_LEVEL) });
   const createUser = async (email: string, options: { isAdmin?: boolean; password?: string } = {}) => {
     const password = options.password ?? `pw-${email}-Secret1`;

@@ -1,20 +1,25 @@
 // The oidc-provider adapter speaks SQL directly: its timestamps must mean what Prisma's mean (UTC in
-// TIMESTAMP(3) columns), whatever the process's time zone. Run under TZ=America/New_York it fails if
-// either side lets the driver apply the local zone.
+// TIMESTAMP(3) columns), whatever the process's time zone. The file runs in New York time, so these
+// tests fail if either side lets the driver apply the local zone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKey } from '@mcp-gw/db';
 import { createTestDatabase, type TestDatabase } from '@mcp-gw/testkit';
-import { prismaAdapterFactory, sweepExpired } from '../src/adapter.js';
+import { oidcAdapterFactory, sweepExpired } from '../src/adapter.js';
 
 let database: TestDatabase;
-let Adapter: ReturnType<typeof prismaAdapterFactory>;
+let Adapter: ReturnType<typeof oidcAdapterFactory>;
 
+const processZone = process.env.TZ;
 beforeAll(async () => {
+  process.env.TZ = 'America/New_York';
+  expect(new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset()).toBe(300);
   database = await createTestDatabase();
-  Adapter = prismaAdapterFactory(database.db);
+  Adapter = oidcAdapterFactory(database.db);
 });
 afterAll(async () => {
   await database?.dispose();
+  if (processZone === undefined) delete process.env.TZ;
+  else process.env.TZ = processZone;
 });
 
 const row = (model: string, id: string) => database.db.prisma.oidcArtifact.findUniqueOrThrow({ where: { model_key: { model, key: artifactKey(id) } } });

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { artifactKey, isGrantActive } from '@mcp-gw/db';
-import { authorize, registerClient, tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
+import { authorizeAndRedeem, registerClient, tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
 import type { TestUser } from '../src/testing.js';
 import { Browser, LOOPBACK_REDIRECT, csrfOf, isLoginPage, startSuite, submitLogin, type Step, type Suite } from './helpers.js';
 
@@ -56,7 +56,7 @@ function newClient(name: string): Promise<RegisteredClient> {
 /** `user` signs in and approves `client` in a fresh browser; the code is exchanged for tokens. */
 async function grant(client: RegisteredClient, user: TestUser, options: { resource?: string; scope?: string } = {}): Promise<Tokens> {
   const resource = options.resource ?? mcpResource();
-  const result = await authorize({
+  const { tokens } = await authorizeAndRedeem({
     issuer: issuer(),
     clientId: client.client_id,
     redirectUri: LOOPBACK_REDIRECT,
@@ -65,21 +65,11 @@ async function grant(client: RegisteredClient, user: TestUser, options: { resour
     scope: options.scope ?? 'tickets:read tickets:write',
     resource,
   });
-  if (!result.code) throw new Error(`no code: ${result.location}`);
-  const { status, body } = await tokenRequest(issuer(), {
-    grant_type: 'authorization_code',
-    code: result.code,
-    redirect_uri: LOOPBACK_REDIRECT,
-    client_id: client.client_id,
-    code_verifier: result.verifier,
-    resource,
-  });
-  if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
-  const access = String(body.access_token);
+  const access = tokens.access_token;
   // Last use is bookkept just after the token response (oidc-provider's grant.success event): wait for
   // it so that "last used" and the purge see this client as used.
   await lastUseRecorded(client.client_id);
-  return { ...(body as unknown as Tokens), grantId: String(decodeJwt(access).gid) };
+  return { ...(tokens as unknown as Tokens), grantId: String(decodeJwt(access).gid) };
 }
 
 async function lastUseRecorded(clientId: string): Promise<void> {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, pkcePair, tokenRequest, type TestDatabase } from '@mcp-gw/testkit';
 import { artifactKey } from '@mcp-gw/db';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from '../src/admin/session.js';
-import { prismaAdapterFactory, scrubStoredCredentials } from '../src/adapter.js';
+import { oidcAdapterFactory, scrubStoredCredentials } from '../src/adapter.js';
 import { hashClientSecret, isHashedClientSecret, verifyClientSecret } from '../src/secrets-at-rest.js';
 import { authorizeAndApprove, basic, Browser, confidentialClient, LOOPBACK_REDIRECT, publicClient, startSuite, type Suite } from './helpers.js';
 
@@ -214,7 +214,7 @@ describe('rows stored by an older version', () => {
     expect(dump).not.toContain(secret);
     expect(dump).toContain('legacy-grant-id');
 
-    const Adapter = prismaAdapterFactory(database.db);
+    const Adapter = oidcAdapterFactory(database.db);
     expect((await new Adapter('RefreshToken').find(rows[0]!.id))?.jti).toBe(rows[0]!.id);
     expect((await new Adapter('Session').find(rows[1]!.id))?.accountId).toBe('a1');
     expect((await new Adapter('Session').findByUid('session-uid-1'))?.accountId).toBe('a1');

@@ -5,6 +5,7 @@ export {
   pkcePair,
   registerClient,
   authorize,
+  authorizeAndRedeem,
   walkAuthorization,
   tokenRequest,
   obtainTokens,

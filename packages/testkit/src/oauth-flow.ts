@@ -177,6 +177,22 @@ export async function tokenRequest(
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** Walks authorization (sign-in and consent) for a registered public client and redeems the code. */
+export async function authorizeAndRedeem(options: AuthorizeOptions): Promise<{ tokens: TokenResponse; authorization: AuthorizeResult }> {
+  const authorization = await authorize(options);
+  if (!authorization.code) throw new Error(`no code: ${authorization.location}`);
+  const { status, body } = await tokenRequest(options.issuer, {
+    grant_type: 'authorization_code',
+    code: authorization.code,
+    redirect_uri: options.redirectUri,
+    client_id: options.clientId,
+    code_verifier: authorization.verifier,
+    ...(options.resource !== undefined ? { resource: options.resource } : {}),
+  });
+  if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
+  return { tokens: body as unknown as TokenResponse, authorization };
+}
+
 /** Registers a public client, walks consent and exchanges the code: a real token the way clients get one. */
 export async function obtainTokens(options: {
   issuer: string;
@@ -194,7 +210,7 @@ export async function obtainTokens(options: {
     grant_types: ['authorization_code', 'refresh_token'],
     ...options.clientMetadata,
   });
-  const result = await authorize({
+  const { tokens } = await authorizeAndRedeem({
     issuer: options.issuer,
     clientId: client.client_id,
     redirectUri,
@@ -203,15 +219,5 @@ export async function obtainTokens(options: {
     scope: options.scope ?? 'tickets:read tickets:write',
     resource: options.resource,
   });
-  if (!result.code) throw new Error(`no code: ${result.location}`);
-  const { status, body } = await tokenRequest(options.issuer, {
-    grant_type: 'authorization_code',
-    code: result.code,
-    redirect_uri: redirectUri,
-    client_id: client.client_id,
-    code_verifier: result.verifier,
-    resource: options.resource,
-  });
-  if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
-  return { client, tokens: body as unknown as TokenResponse, redirectUri };
+  return { client, tokens, redirectUri };
 }

@@ -20,21 +20,13 @@ import type { Principal } from '../auth/principal.js';
 import type { Metrics } from '../observability/metrics.js';
 import { LocalSessionBus, MemorySessionStore, type SessionBus, type SessionBusEvent, type SessionRecord, type SessionStore } from './session-store.js';
 
-export interface SessionOwner {
-  sub: string;
-  clientId: string;
-}
-
 /** A session live in this process (its transport and server); the record may be shared. */
 export interface Session {
   id: string;
-  owner: SessionOwner;
-  /** The grant of the token that opened the session, or of the latest token used on it. */
-  grantId: string | undefined;
+  /** Owner, grant (of the token that opened it, or of the latest used on it) and negotiated state. */
   record: SessionRecord;
   transport: StreamableHTTPServerTransport;
   server: McpServer;
-  createdAt: number;
   lastSeenAt: number;
   /** Server-initiated requests (elicitation) awaiting the client's answer: wire id → SDK id. */
   pending: Map<string, string | number>;
@@ -151,14 +143,14 @@ export class SessionManager {
   /** Marks the session used by `principal`; false when it was ended because its grant was revoked. */
   private async seen(session: Session, principal: Principal): Promise<boolean> {
     session.lastSeenAt = Date.now();
-    if (principal.grantId && session.grantId && principal.grantId !== session.grantId && !(await isGrantActive(this.options.prisma, session.grantId))) {
+    const grantId = session.record.grantId;
+    if (principal.grantId && grantId && principal.grantId !== grantId && !(await isGrantActive(this.options.prisma, grantId))) {
       // Opened under a grant revoked since (the notice never reached this replica: no Redis, or lost)
       // and now used with the user's NEW grant: it must not carry on; it ends as on revocation.
       await this.end(session.id, 'grant revoked');
       return false;
     }
-    if (principal.grantId && principal.grantId !== session.grantId) {
-      session.grantId = principal.grantId;
+    if (principal.grantId && principal.grantId !== grantId) {
       session.record = { ...session.record, grantId: principal.grantId };
       await this.store.put(session.record);
     }
@@ -205,12 +197,9 @@ export class SessionManager {
   private register(record: SessionRecord, server: McpServer, transport: StreamableHTTPServerTransport): Session {
     const session: Session = {
       id: record.id,
-      owner: { sub: record.sub, clientId: record.clientId },
-      grantId: record.grantId,
       record,
       transport,
       server,
-      createdAt: Date.now(),
       lastSeenAt: Date.now(),
       pending: new Map(),
     };
@@ -348,7 +337,7 @@ export class SessionManager {
 
   /** Ends every session opened under this grant (a request or notice showed the grant is gone). */
   async closeByGrant(grantId: string): Promise<number> {
-    const local = [...this.sessions.values()].filter((s) => s.grantId === grantId).map((s) => s.id);
+    const local = [...this.sessions.values()].filter((s) => s.record.grantId === grantId).map((s) => s.id);
     // The index may still name a session that has moved on to a newer grant (a re-authorised client):
     // only sessions whose record still names this grant (or that are gone already) end.
     const indexed: string[] = [];
@@ -361,7 +350,7 @@ export class SessionManager {
 
   /** Ends every session of a client (the client's registration was revoked). */
   async closeByClient(clientId: string): Promise<number> {
-    const local = [...this.sessions.values()].filter((s) => s.owner.clientId === clientId).map((s) => s.id);
+    const local = [...this.sessions.values()].filter((s) => s.record.clientId === clientId).map((s) => s.id);
     return this.endAll([...local, ...(await this.store.idsByClient(clientId))], 'client revoked');
   }
 
@@ -382,7 +371,7 @@ export class SessionManager {
           idle += 1;
         }
       }
-      const grants = new Set([...this.sessions.values()].map((s) => s.grantId).filter((g): g is string => !!g));
+      const grants = new Set([...this.sessions.values()].map((s) => s.record.grantId).filter((g): g is string => !!g));
       for (const grantId of grants) {
         if (!(await isGrantActive(this.options.prisma, grantId))) revoked += await this.closeByGrant(grantId);
       }
