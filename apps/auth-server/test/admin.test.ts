@@ -365,12 +365,14 @@ describe('CSRF and roles', () => {
     const before = await revocations();
     const clientAction = `/admin/clients/${encodeURIComponent(client.client_id)}/revoke`;
     const grantAction = `/admin/grants/${encodeURIComponent(tokens.grantId)}/revoke`;
+    // One character changed; it must really differ (a token ending in 'x' once made this test revoke the client).
+    const altered = `${csrf.slice(0, -1)}${csrf.endsWith('x') ? 'y' : 'x'}`;
     // Another browser's valid token is not this browser's.
     const { browser: elsewhere } = await signIn(carol, '/account');
     const foreign = csrfOf((await page(elsewhere, '/account')).html);
     expect(foreign).not.toBe(csrf);
     for (const action of [clientAction, grantAction]) {
-      for (const form of [{ confirm: 'yes' }, { confirm: 'yes', csrf: '' }, { confirm: 'yes', csrf: `${csrf.slice(0, -1)}x` }, { confirm: 'yes', csrf: foreign }]) {
+      for (const form of [{ confirm: 'yes' }, { confirm: 'yes', csrf: '' }, { confirm: 'yes', csrf: altered }, { confirm: 'yes', csrf: foreign }]) {
         const res = await browser.request(action, { form });
         expect(res.status, `${action} ${JSON.stringify(form)}`).toBe(403);
         expect(await res.text()).toContain('The form expired');
