@@ -62,11 +62,11 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const cookieKeys = await loadCookieKeys(prisma, box, config.COOKIE_KEYS);
   const scrubbed = await scrubStoredCredentials(prisma);
   if (scrubbed) logger.info({ rows: scrubbed }, 'credentials stored by an older version removed from the database');
-  const accounts = new AccountService(prisma);
-  const audit = new AuditLog(prisma, logger);
+  const accounts = new AccountService(db);
+  const audit = new AuditLog(db, logger);
   const publisher = createRevocationPublisher(redis as never, logger);
   const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher });
-  trackRegistrations({ provider, prisma, audit, logger });
+  trackRegistrations({ provider, db, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.
   const adminKeys = new JwksCache({ issuer: config.ISSUER, keys: { keys: ring.publicJwks } });
@@ -148,7 +148,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   app.use(consoleRouter({ config, provider, accounts, admin }));
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
-  app.use(interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }));
+  app.use(interactionRouter({ config, provider, db, accounts, audit, logger, redis }));
   // A JWKS request is answered with keys at most a few seconds old (a rotation on another machine).
   app.get('/jwks', (_req, _res, next) => {
     ring.fresh(JWKS_MAX_AGE_MS).then(() => next(), () => next());

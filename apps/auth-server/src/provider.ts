@@ -32,7 +32,6 @@ export function adminApiResource(config: AuthServerConfig): string {
 }
 
 export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations }: ProviderDeps): Provider {
-  const { prisma } = db;
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
   const secure = config.ISSUER.startsWith('https://');
@@ -70,12 +69,12 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
         return grant;
       }
       // Consent is remembered across sign-ins: the newest live grant of this user to this client.
-      const row = await prisma.oidcArtifact.findFirst({
-        where: { model: 'Grant', clientId: client.clientId, accountId: session.accountId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
-        orderBy: { createdAt: 'desc' },
-        select: { payload: true },
-      });
-      const grantId = (row?.payload as { jti?: string } | undefined)?.jti;
+      const [row] = await db.query<{ key: string }>(
+        `SELECT key FROM oidc_artifact WHERE model = 'Grant' AND account_id = $1 AND client_id = $2
+           AND (expires_at IS NULL OR expires_at > (now() AT TIME ZONE 'UTC')) ORDER BY created_at DESC LIMIT 1`,
+        [session.accountId, client.clientId],
+      );
+      const grantId = row?.key;
       return grantId ? p.Grant.find(grantId) : undefined;
     },
     jwks: { keys: keys.privateJwks as never },

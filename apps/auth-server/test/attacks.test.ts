@@ -356,7 +356,7 @@ describe('account service', () => {
 
   it('verifies against a dummy argon2id hash when the email is unknown', async () => {
     database = await createTestDatabase();
-    const accounts = new AccountService(database.db.prisma);
+    const accounts = new AccountService(database.db);
     await accounts.create({ email: 'carol@example.com', password: 'carol-password', name: 'Carol' });
     const spy = vi.spyOn(argon2, 'verify');
     expect(await accounts.authenticate('unknown@example.com', 'carol-password')).toBeUndefined();

@@ -20,7 +20,7 @@ export function createToolServices(options: { config: McpServerConfig; db: Datab
     idempotency: new IdempotencyStore(db.prisma, config.IDEMPOTENCY_TTL_HOURS * 3600_000),
     confirmations: new ConfirmationStore(db.prisma, config.CONFIRMATION_TTL_SECONDS * 1000),
     rateLimiter: new ToolRateLimiter({ read: config.RATE_LIMIT_READ_PER_MINUTE, write: config.RATE_LIMIT_WRITE_PER_MINUTE }, logger, redis),
-    audit: new AuditLog(db.prisma, logger),
+    audit: new AuditLog(db, logger),
     metrics,
     logger,
   };

@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from './generated/prisma/client.js';
+import type { SqlConnection } from './connect.js';
 
 export interface AuditEntry {
   /** Who acted; defaults to `user` when an actor id is given, else `client`. */
@@ -19,25 +19,29 @@ export interface AuditEntry {
  */
 export class AuditLog {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly db: Pick<SqlConnection, 'query'>,
     private readonly logger: { error(obj: object, msg: string): void },
   ) {}
 
   async record(entry: AuditEntry): Promise<void> {
     try {
-      await this.prisma.auditEvent.create({
-        data: {
-          actorType: entry.actorType ?? (entry.actorId ? 'user' : 'client'),
-          actorId: entry.actorId ?? null,
-          action: entry.action,
-          outcome: entry.outcome ?? 'success',
-          targetType: entry.targetType ?? null,
-          targetId: entry.targetId ?? null,
-          clientId: entry.clientId ?? null,
-          ip: entry.ip ?? null,
-          details: (entry.details ?? undefined) as Prisma.InputJsonValue | undefined,
-        },
-      });
+      // One INSERT in SQL: every sign-in, consent and tool write records one, and Prisma would cost several
+      // times more per row on the embedded database. `at` is UTC, as Prisma writes timestamps.
+      await this.db.query(
+        `INSERT INTO audit_event (at, actor_type, actor_id, action, outcome, target_type, target_id, client_id, ip, details)
+         VALUES ((now() AT TIME ZONE 'UTC'), $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
+        [
+          entry.actorType ?? (entry.actorId ? 'user' : 'client'),
+          entry.actorId ?? null,
+          entry.action,
+          entry.outcome ?? 'success',
+          entry.targetType ?? null,
+          entry.targetId ?? null,
+          entry.clientId ?? null,
+          entry.ip ?? null,
+          entry.details === undefined ? null : JSON.stringify(entry.details),
+        ],
+      );
     } catch (err) {
       this.logger.error({ err, action: entry.action }, 'audit write failed');
     }

@@ -90,8 +90,8 @@ export async function runAdminCli(argv: string[]): Promise<number> {
   try {
     await applyMigrations(db);
     const prisma = db.prisma;
-    const accounts = new AccountService(prisma);
-    const audit = new AuditLog(prisma, createLogger('admin-cli', 'warn'));
+    const accounts = new AccountService(db);
+    const audit = new AuditLog(db, createLogger('admin-cli', 'warn'));
     const keys = new SigningKeyStore(prisma, new SecretBox(config.KEY_ENCRYPTION_KEY));
     const actor = { actorType: 'admin' as const, actorId: `cli:${process.env.USER ?? 'unknown'}` };
     const logger = createLogger('admin-cli', 'warn');

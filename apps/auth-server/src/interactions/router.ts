@@ -2,7 +2,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import { ADMIN_SCOPE, parseScope, type Logger } from '@mcp-gw/shared';
-import type { PrismaClient } from '@mcp-gw/db';
+import type { SqlConnection } from '@mcp-gw/db';
 import type { AccountService } from '../accounts.js';
 import type { AuditLog } from '../audit.js';
 import type { AuthServerConfig } from '../config.js';
@@ -19,7 +19,7 @@ const loginForm = z.object({
 interface Deps {
   config: AuthServerConfig;
   provider: Provider;
-  prisma: PrismaClient;
+  db: Pick<SqlConnection, 'query'>;
   accounts: AccountService;
   audit: AuditLog;
   logger: Logger;
@@ -27,7 +27,7 @@ interface Deps {
 }
 
 /** Login and consent: the pages oidc-provider sends the browser to during an authorization request. */
-export function interactionRouter({ config, provider, prisma, accounts, audit, logger, redis }: Deps): express.Router {
+export function interactionRouter({ config, provider, db, accounts, audit, logger, redis }: Deps): express.Router {
   const router = express.Router();
   const secure = config.ISSUER.startsWith('https://');
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
@@ -42,7 +42,7 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
 
   const clientInfo = async (clientId: string) => {
     const client = await provider.Client.find(clientId);
-    const registration = await prisma.clientRegistration.findUnique({ where: { clientId } });
+    const [registration] = await db.query<{ registered_via: string }>('SELECT registered_via FROM client_registration WHERE client_id = $1', [clientId]);
     const redirectUri = client?.redirectUris?.[0];
     let redirectHost: string;
     try {
@@ -95,7 +95,7 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
             scopes,
             userEmail: account?.email ?? '',
             firstParty: !client,
-            registeredVia: documentHost ? 'cimd' : registration?.registeredVia,
+            registeredVia: documentHost ? 'cimd' : registration?.registered_via,
             documentHost,
           }),
         );
@@ -111,13 +111,14 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
       const details = await provider.interactionDetails(req, res);
       if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
       if (details.prompt.name !== 'login') return void sendError(res, 400, 'invalid_request', 'This sign-in step is already complete.');
-      const { name } = await clientInfo(String(details.params.client_id));
-      const rerender = (status: number, error: string, email?: string) => {
+      // The client's name is only needed to show the form again.
+      const rerender = async (status: number, error: string, email?: string) => {
+        const { name } = await clientInfo(String(details.params.client_id));
         const csrfToken = issueCsrfToken(req, res, secure);
         res.status(status).type('html').send(renderLoginPage({ action: `/interaction/${details.uid}/login`, csrfToken, clientName: name, email, error }));
       };
       const parsed = loginForm.safeParse(req.body);
-      if (!parsed.success) return void rerender(400, 'Enter your email address and password.');
+      if (!parsed.success) return void (await rerender(400, 'Enter your email address and password.'));
       const email = parsed.data.email.toLowerCase();
       const ip = req.ip ?? 'unknown';
       const [accountState, ipState] = await Promise.all([perAccount.get(email), perIp.get(ip)]);
@@ -126,14 +127,14 @@ export function interactionRouter({ config, provider, prisma, accounts, audit, l
         const wait = Math.ceil(blocked.msBeforeNext / 1000);
         res.set('Retry-After', String(wait));
         void audit.record({ actorType: 'anonymous', action: 'login.throttled', outcome: 'denied', ip, details: { email } });
-        return void rerender(429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, parsed.data.email);
+        return void (await rerender(429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, parsed.data.email));
       }
       const user = await accounts.authenticate(email, parsed.data.password);
       if (!user) {
         await Promise.all([perAccount.consume(email).catch(() => {}), perIp.consume(ip).catch(() => {})]);
         void audit.record({ actorType: 'anonymous', action: 'login.failed', outcome: 'denied', ip, details: { email } });
         // Same answer whether the email is unknown or the password wrong.
-        return void rerender(401, 'The email address or password is incorrect.', parsed.data.email);
+        return void (await rerender(401, 'The email address or password is incorrect.', parsed.data.email));
       }
       await perAccount.delete(email).catch(() => {});
       void audit.record({ actorType: 'user', actorId: user.id, action: 'login.succeeded', ip, clientId: String(details.params.client_id) });

@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { PrismaClient } from '@mcp-gw/db';
+import type { Database } from '@mcp-gw/db';
 import type { Logger } from '@mcp-gw/shared';
 import type { AuditLog } from '../audit.js';
 import { isMetadataDocumentClientId } from './client-id-metadata.js';
@@ -8,19 +8,19 @@ import { isMetadataDocumentClientId } from './client-id-metadata.js';
  * Keeps `client_registration` in step with oidc-provider's clients: how and from where each client
  * registered, and when it was last used (so unused dynamic registrations can be purged).
  */
-export function trackRegistrations({ provider, prisma, audit, logger }: { provider: Provider; prisma: PrismaClient; audit: AuditLog; logger: Logger }): void {
+export function trackRegistrations({ provider, db, audit, logger }: { provider: Provider; db: Pick<Database, 'prisma' | 'query'>; audit: AuditLog; logger: Logger }): void {
+  const { prisma } = db;
   const fail = (what: string) => (err: unknown) => logger.error({ err }, `${what} bookkeeping failed`);
 
   provider.on('registration_create.success', (ctx, client) => {
-    const data = {
-      clientName: client.clientName ?? null,
-      redirectUris: [...(client.redirectUris ?? [])],
-      registeredVia: 'dcr',
-      registeredIp: ctx.ip,
-    };
-    prisma.clientRegistration
-      .upsert({ where: { clientId: client.clientId }, create: { clientId: client.clientId, ...data }, update: data })
-      .catch(fail('registration'));
+    // SQL rather than Prisma on the two writes every flow makes (registration, first token): see accounts.ts.
+    db.query(
+      `INSERT INTO client_registration (client_id, client_name, redirect_uris, registered_via, registered_ip, created_at)
+       VALUES ($1, $2, $3, 'dcr', $4, (now() AT TIME ZONE 'UTC'))
+       ON CONFLICT (client_id) DO UPDATE SET client_name = excluded.client_name, redirect_uris = excluded.redirect_uris,
+         registered_via = excluded.registered_via, registered_ip = excluded.registered_ip`,
+      [client.clientId, client.clientName ?? null, [...(client.redirectUris ?? [])], ctx.ip],
+    ).catch(fail('registration'));
     void audit.record({
       actorType: 'client',
       actorId: client.clientId,
@@ -56,7 +56,7 @@ export function trackRegistrations({ provider, prisma, audit, logger }: { provid
         .catch(fail('cimd client'));
       return;
     }
-    prisma.clientRegistration.updateMany({ where: { clientId }, data: { lastUsedAt: new Date() } }).catch(fail('last-used'));
+    db.query(`UPDATE client_registration SET last_used_at = (now() AT TIME ZONE 'UTC') WHERE client_id = $1`, [clientId]).catch(fail('last-used'));
   });
 
   provider.on('grant.revoked', (ctx, grantId) => {
