@@ -617,15 +617,21 @@ describe('registration hygiene', () => {
     const recent = await newClient('Fresh registration');
     const used = await newClient('Used registration');
     await grant(used, bob); // waits until its last use is recorded
+    // Tokens issued, "last used" not yet written (the instant after a token response).
+    const justUsed = await newClient('Just-used registration');
+    await grant(justUsed, bob);
     const ttl = suite.as.config.CLIENT_UNUSED_TTL;
     const past = new Date(Date.now() - (ttl + 120) * 1000);
-    await prisma().clientRegistration.updateMany({ where: { clientId: { in: [stale.client_id, used.client_id] } }, data: { createdAt: past } });
+    await prisma().clientRegistration.updateMany({ where: { clientId: { in: [stale.client_id, used.client_id, justUsed.client_id] } }, data: { createdAt: past } });
+    await prisma().clientRegistration.updateMany({ where: { clientId: justUsed.client_id }, data: { lastUsedAt: null } });
 
     const purged = await suite.as.running.admin.purgeUnusedClients(ttl, suite.as.config.CLIENT_IDLE_TTL);
     expect(purged).toContain(stale.client_id);
     expect(purged).not.toContain(recent.client_id);
     expect(purged).not.toContain(used.client_id);
+    expect(purged).not.toContain(justUsed.client_id);
     expect(await clientExists(stale.client_id)).toBe(false);
+    expect(await clientExists(justUsed.client_id)).toBe(true);
     expect(await clientExists(recent.client_id)).toBe(true);
     expect(await clientExists(used.client_id)).toBe(true);
     const event = await prisma().auditEvent.findFirst({ where: { action: 'client.revoked', clientId: stale.client_id } });

@@ -234,8 +234,23 @@ export class AdminService {
       select: { clientId: true },
       take: 500,
     });
+    // Whatever holds a live grant or token is in use, whatever its bookkeeping says: "last used" is
+    // written just after the token response, and a purge in that instant must not revoke the client.
+    const inUse = new Set(
+      (
+        await this.prisma.oidcArtifact.findMany({
+          where: {
+            model: { in: ['Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken'] },
+            clientId: { in: stale.map((c) => c.clientId) },
+            OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now) } }],
+          },
+          select: { clientId: true },
+          distinct: ['clientId'],
+        })
+      ).map((a) => a.clientId),
+    );
     const purged: string[] = [];
-    for (const { clientId } of stale) {
+    for (const { clientId } of stale.filter((c) => !inUse.has(c.clientId))) {
       try {
         await this.revokeClient(clientId, { type: 'system', id: 'registration-hygiene' });
       } catch (err) {
