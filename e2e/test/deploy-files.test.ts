@@ -694,3 +694,29 @@ describe('k8s/', () => {
     for (const key of ['KEY_ENCRYPTION_KEY', 'COOKIE_KEYS', 'DATABASE_URL', 'REDIS_URL']) expect(Object.keys(values)).toContain(key);
   });
 });
+
+describe("README's Configuration table", () => {
+  /** Variable name → the App column ("auth", "mcp", "both"), from the table's first two columns. */
+  function documented(): Map<string, string> {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('\n## Configuration'), readme.indexOf('\n## ', readme.indexOf('\n## Configuration') + 1));
+    const rows = new Map<string, string>();
+    for (const line of section.split('\n').filter((l) => l.startsWith('| `'))) {
+      const [names, app] = line.split('|').slice(1, 3).map((c) => c.trim());
+      for (const [, name] of names!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)) rows.set(name!, app!);
+    }
+    return rows;
+  }
+
+  it('names every variable each app reads, under the app that reads it, and nothing else', () => {
+    const rows = documented();
+    const problems: string[] = [];
+    for (const name of new Set([...authVars, ...mcpVars])) {
+      const expected = authVars.has(name) && mcpVars.has(name) ? 'both' : authVars.has(name) ? 'auth' : 'mcp';
+      if (!rows.has(name)) problems.push(`${name}: not documented (${expected})`);
+      else if (rows.get(name) !== expected) problems.push(`${name}: documented for "${rows.get(name)}", read by ${expected}`);
+    }
+    for (const name of rows.keys()) if (!authVars.has(name) && !mcpVars.has(name)) problems.push(`${name}: documented, read by no app`);
+    expect(problems).toEqual([]);
+  });
+});
