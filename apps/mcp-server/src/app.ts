@@ -1,26 +1,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Redis } from 'ioredis';
 import type { Database } from '@mcp-gw/db';
-import { MCP_SCOPES, TICKETS_READ, type AccessTokenVerifier, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import type { AccessTokenVerifier, Logger, RevocationEvent } from '@mcp-gw/shared';
 import { resourceMetadataUrl, type McpServerConfig } from './config.js';
-import { bearerAuth, createTokenVerifier, getPrincipal, insufficientScope, sendAuthError } from './auth/bearer-auth.js';
-import type { Principal } from './auth/principal.js';
+import { createTokenVerifier } from './auth/bearer-auth.js';
 import { protectedResourceMetadataHandler } from './auth/protected-resource.js';
 import { GrantStatus } from './auth/grant-status.js';
-import { allowedOrigins, dnsRebindingGuard, isOriginAllowed } from './http/guards.js';
-import { JSONRPC, isRequest, sendJsonRpcError, validateJsonRpcBody } from './http/jsonrpc.js';
+import { allowedOrigins, isOriginAllowed } from './http/guards.js';
+import { createMcpEndpoint, pathMatcher } from './http/mcp-endpoint.js';
+import { staticHeaders } from './http/security-headers.js';
 import { renderDocs } from './http/docs.js';
 import { buildMcpServer } from './mcp/server.js';
-import { isInitializeRequest, isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage } from './mcp/sdk.js';
 import { purgeExpired } from './domain/maintenance.js';
 import { createToolServices } from './services.js';
 import { Metrics } from './observability/metrics.js';
-import { TOOL_SCOPES } from './tools/tickets.js';
-import { SessionManager, type SessionLookup } from './transport/session-manager.js';
+import { SessionManager } from './transport/session-manager.js';
 import { DegradingSessionStore, RedisSessionBus, RedisSessionStore } from './transport/session-store.js';
 import { MemoryEventStore, RedisEventStore, type EventStoreLimits } from './transport/event-store.js';
 import { applyRevocation, startRevocationListener } from './transport/revocation-listener.js';
@@ -36,7 +34,10 @@ export interface McpAppOptions {
 }
 
 export interface McpApp {
+  /** Every route but the MCP endpoint (metadata, health, metrics, docs). */
   app: express.Express;
+  /** The request listener to serve: the MCP endpoint without Express, everything else through `app`. */
+  listener: http.RequestListener;
   sessions: SessionManager;
   metrics: Metrics;
   verifier: AccessTokenVerifier;
@@ -64,25 +65,6 @@ export interface McpApp {
   readonly inFlight: number;
   /** Closes sessions, timers and the Redis clients (not the database, not any HTTP server). */
   close(): Promise<void>;
-}
-
-const SESSION_HEADER = 'mcp-session-id';
-
-/** The scope a JSON-RPC request needs beyond being authenticated, if any. */
-function requiredScope(message: Record<string, unknown>): string | undefined {
-  if (!isRequest(message)) return undefined;
-  switch (message.method) {
-    case 'tools/call': {
-      const name = (message.params as { name?: unknown } | undefined)?.name;
-      return typeof name === 'string' ? TOOL_SCOPES.get(name) : undefined;
-    }
-    case 'resources/list':
-    case 'resources/read':
-    case 'prompts/get':
-      return TICKETS_READ;
-    default:
-      return undefined;
-  }
 }
 
 /**
@@ -143,26 +125,23 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (config.TRUST_PROXY !== undefined) app.set('trust proxy', config.TRUST_PROXY);
-  app.use(
-    helmet({
-      // Browser MCP clients (the Inspector) read our JSON cross-origin.
-      crossOriginResourcePolicy: { policy: 'cross-origin' },
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] } },
-    }),
-  );
+  const securityHeaders = helmet({
+    // Browser MCP clients (the Inspector) read our JSON cross-origin.
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] } },
+  });
+  app.use(securityHeaders);
 
   // HTTP metrics: one label per known route, never the raw path (unbounded cardinality).
   app.use((req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
-      const route =
-        req.path === resourcePath
-          ? 'mcp'
-          : req.path.startsWith('/.well-known/oauth-protected-resource')
-            ? 'protected_resource_metadata'
-            : ['/live', '/ready', '/metrics', '/docs'].includes(req.path)
-              ? req.path.slice(1)
-              : 'other';
+      // (The MCP endpoint, served outside Express, records its own under "mcp".)
+      const route = req.path.startsWith('/.well-known/oauth-protected-resource')
+        ? 'protected_resource_metadata'
+        : ['/live', '/ready', '/metrics', '/docs'].includes(req.path)
+          ? req.path.slice(1)
+          : 'other';
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       if (res.getHeader('content-type') !== 'text/event-stream') {
         metrics.httpDuration.observe({ method: req.method, route }, (performance.now() - started) / 1000);
@@ -236,160 +215,29 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Mcp-Protocol-Version'],
     maxAge: 600,
   });
-  const denied = (req: Request, reason: string, principal?: Principal, details: Record<string, unknown> = {}) => {
-    void audit.record({
-      action: 'mcp.request',
-      outcome: 'denied',
-      actorId: principal?.sub,
-      clientId: principal?.clientId,
-      ip: req.ip,
-      details: { reason, method: req.method, ...details },
-    });
-  };
-  const auth = bearerAuth({
+  const isMcpPath = pathMatcher(resourcePath);
+  const mcpEndpoint = createMcpEndpoint({
     config,
+    sessions,
     verifier,
     grants,
+    audit,
     metrics,
     logger,
+    cors: mcpCors,
+    securityHeaders: staticHeaders(securityHeaders),
+    trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
     onGrantRevoked: (grantId) => {
       void sessions.closeByGrant(grantId).then((n) => n && logger.info({ grant: grantId, sessions: n }, 'closed sessions of a revoked grant'));
     },
-    onDenied: (req, reason, principal) => denied(req, reason, principal),
-  });
-  /** The caller's session, or the 404 (unknown or another principal's) / 503 (store down) answer. */
-  const findSession = async (req: Request, res: Response, sessionId: string, principal: Principal) => {
-    let found: SessionLookup;
-    try {
-      found = await sessions.lookup(sessionId, principal);
-    } catch (err) {
-      logger.error({ err, session: sessionId }, 'session store unavailable');
-      res.setHeader('Retry-After', '5');
-      sendJsonRpcError(res, 503, JSONRPC.SERVER_ERROR, 'Session store unavailable; retry later');
-      return undefined;
-    }
-    if (found.kind !== 'found') {
-      if (found.kind === 'forbidden') denied(req, 'session_owned_by_another_principal', principal);
-      sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
-      return undefined;
-    }
-    return found.session;
-  };
-  const jsonBody = express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], strict: true });
-
-  const post: RequestHandler = async (req, res) => {
-    const principal = getPrincipal(res)!;
-    if (!req.is(['application/json', 'application/*+json'])) {
-      sendJsonRpcError(res, 415, JSONRPC.SERVER_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
-      return;
-    }
-    const checked = validateJsonRpcBody(req.body);
-    if (!checked.ok) {
-      sendJsonRpcError(res, 400, JSONRPC.INVALID_REQUEST, checked.message);
-      return;
-    }
-    // A token carrying none of this server's scopes can do nothing here: step up at the door.
-    if (!principal.scopes.some((s) => (MCP_SCOPES as readonly string[]).includes(s))) {
-      denied(req, 'insufficient_scope', principal, { required: MCP_SCOPES });
-      sendAuthError(res, config, insufficientScope(principal, [TICKETS_READ]));
-      return;
-    }
-    for (const message of checked.messages) {
-      const scope = requiredScope(message);
-      if (scope && !principal.scopes.includes(scope)) {
-        denied(req, 'insufficient_scope', principal, {
-          required: scope,
-          rpc_method: message.method,
-          tool: (message.params as { name?: string } | undefined)?.name,
-        });
-        sendAuthError(res, config, insufficientScope(principal, [scope]));
-        return;
-      }
-    }
-    const sessionId = req.header(SESSION_HEADER);
-    if (!sessionId) {
-      const init = checked.messages.filter((m) => isInitializeRequest(m));
-      if (init.length === 0) {
-        sendJsonRpcError(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
-        return;
-      }
-      if (checked.messages.length !== 1) {
-        sendJsonRpcError(res, 400, JSONRPC.INVALID_REQUEST, 'Invalid Request: initialize must be sent alone');
-        return;
-      }
-      if (!sessions.hasCapacity()) {
-        res.setHeader('Retry-After', '30');
-        sendJsonRpcError(res, 503, JSONRPC.SERVER_ERROR, 'Too many open sessions on this server; retry later');
-        return;
-      }
-      await sessions.open(principal, req, res, req.body);
-      return;
-    }
-    const session = await findSession(req, res, sessionId, principal);
-    if (!session) return;
-    let body: unknown = req.body;
-    // Answers to server-initiated requests (elicitation) may belong to another replica's call.
-    if (checked.messages.some((m) => isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m))) {
-      const keep = await sessions.routeResponses(session, checked.messages as JSONRPCMessage[]);
-      if (keep.length === 0) {
-        res.status(202).end();
-        return;
-      }
-      body = Array.isArray(req.body) ? keep : keep[0];
-    }
-    await session.transport.handleRequest(req, res, body);
-  };
-
-  const getOrDelete: RequestHandler = async (req, res) => {
-    const principal = getPrincipal(res)!;
-    const sessionId = req.header(SESSION_HEADER);
-    if (!sessionId) {
-      sendJsonRpcError(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
-      return;
-    }
-    const session = await findSession(req, res, sessionId, principal);
-    if (!session) return;
-    await session.transport.handleRequest(req, res);
-  };
-
-  // In-flight /mcp POSTs (tool calls...), for the drain.
-  const track: RequestHandler = (_req, res, next) => {
-    inFlight += 1;
-    res.once('close', () => {
-      inFlight -= 1;
-      if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
-    });
-    next();
-  };
-
-  const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') {
-      sendJsonRpcError(res, 413, JSONRPC.INVALID_REQUEST, `Request body too large (limit ${config.MAX_BODY_BYTES} bytes)`);
-      return;
-    }
-    if (type === 'entity.parse.failed') {
-      sendJsonRpcError(res, 400, JSONRPC.PARSE_ERROR, 'Parse error: the body is not valid JSON');
-      return;
-    }
-    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      sendJsonRpcError(res, 415, JSONRPC.SERVER_ERROR, 'Unsupported Media Type: use UTF-8 JSON');
-      return;
-    }
-    if (type === 'request.aborted') {
-      res.end();
-      return;
-    }
-    next(err);
-  };
-
-  app.options(resourcePath, mcpCors);
-  app.post(resourcePath, track, mcpCors, dnsRebindingGuard(config), auth, jsonBody, bodyErrors, post);
-  app.get(resourcePath, mcpCors, dnsRebindingGuard(config), auth, getOrDelete);
-  app.delete(resourcePath, mcpCors, dnsRebindingGuard(config), auth, getOrDelete);
-  app.all(resourcePath, mcpCors, (_req, res) => {
-    res.setHeader('Allow', 'GET, POST, DELETE, OPTIONS');
-    sendJsonRpcError(res, 405, JSONRPC.SERVER_ERROR, 'Method not allowed');
+    // In-flight /mcp POSTs (tool calls...), for the drain.
+    trackPost: (res) => {
+      inFlight += 1;
+      res.once('close', () => {
+        inFlight -= 1;
+        if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
+      });
+    },
   });
 
   app.use((_req: Request, res: Response) => {
@@ -399,8 +247,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   // Last resort: log, answer without internals.
   const lastResort: ErrorRequestHandler = (err, req, res, _next) => {
     logger.error({ err, path: req.path, method: req.method }, 'unhandled request error');
-    if (req.path === resourcePath) sendJsonRpcError(res, 500, JSONRPC.INTERNAL_ERROR, 'Internal error');
-    else if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
+    if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
     else res.end();
   };
   app.use(lastResort);
@@ -408,6 +255,10 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   let closed = false;
   return {
     app,
+    listener: (req, res) => {
+      if (isMcpPath(req.url)) void mcpEndpoint(req, res);
+      else app(req, res);
+    },
     sessions,
     metrics,
     verifier,
@@ -465,7 +316,7 @@ export interface StartedMcpServer {
 /** Listens on config.HOST:config.PORT (port 0 = any free port). */
 export async function startMcpServer(options: McpAppOptions & { port?: number; host?: string }): Promise<StartedMcpServer> {
   const mcp = createMcpApp(options);
-  const server = http.createServer(mcp.app);
+  const server = http.createServer(mcp.listener);
   // Long-lived SSE streams: no request timeout; headers must still arrive promptly.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;

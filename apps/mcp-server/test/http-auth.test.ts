@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { MCP_ACCEPT, initializeBody, readRpc, startHarness, type Harness } from './support/harness.js';
@@ -20,7 +21,7 @@ function post(token: string | undefined, body: unknown, headers: Record<string, 
       ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...headers,
     },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
 }
 
@@ -285,6 +286,73 @@ describe('transport hardening', () => {
     const token = await h.token({ sub: h.users.alice });
     const res = await post(token, 'hello', { 'content-type': 'text/plain' });
     expect(res.status).toBe(415);
+  });
+
+  it('bodies as express.json read them: gzip and deflate inflated within the limit, UTF-8 only, objects and arrays only', async () => {
+    const token = await h.token({ sub: h.users.alice });
+    const init = JSON.stringify(initializeBody());
+    const accepted = async (res: Response) => {
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get('mcp-session-id')).toBeTruthy();
+      await res.text();
+    };
+    await accepted(await post(token, init, { 'content-type': 'Application/JSON; charset=UTF-8' }));
+    await accepted(await post(token, zlib.gzipSync(init), { 'content-encoding': 'gzip' }));
+    await accepted(await post(token, zlib.deflateSync(init), { 'content-encoding': 'deflate' }));
+    const refused = async (res: Response, status: number, code: number) => {
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await res.json()) as any;
+      expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code } });
+      expect(JSON.stringify(body)).not.toMatch(/at .*\.js/);
+    };
+    await refused(await post(token, init, { 'content-type': 'application/json; charset=latin1' }), 415, -32000);
+    await refused(await post(token, init, { 'content-encoding': 'compress' }), 415, -32000);
+    await refused(await post(token, 'not gzip at all', { 'content-encoding': 'gzip' }), 400, -32700);
+    await refused(await post(token, '"a string"'), 400, -32700);
+    await refused(await post(token, '   '), 400, -32700);
+    // The limit holds after decompression: a small gzip of a huge body is still too large.
+    const bomb = zlib.gzipSync(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }));
+    expect(bomb.length).toBeLessThan(16 * 1024);
+    const tooLarge = await post(token, bomb, { 'content-encoding': 'gzip' });
+    await refused(tooLarge, 413, -32600);
+    // An empty body names what is missing.
+    const empty = await post(token, '');
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as any).error.message).toMatch(/jsonrpc/);
+  });
+
+  it('answers on the MCP path in any case and with a trailing slash, 405 to other methods, 404 elsewhere', async () => {
+    const token = await h.token({ sub: h.users.alice });
+    for (const path of ['/mcp/', '/MCP', '/mcp?x=1']) {
+      const res = await fetch(`${h.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, authorization: `Bearer ${token}` }, body: JSON.stringify(initializeBody()) });
+      expect(res.status, path).toBe(200);
+      await res.text();
+    }
+    for (const method of ['PUT', 'PATCH']) {
+      const res = await fetch(h.mcpUrl, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, POST, DELETE, OPTIONS');
+    }
+    expect((await fetch(`${h.baseUrl}/mcpx`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${h.baseUrl}/mcp/x`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('sends the same security headers on /mcp as on every other route', async () => {
+    const security = (res: Response) =>
+      Object.fromEntries(
+        [...res.headers].filter(([name]) => /^(content-security-policy|cross-origin-|origin-agent-cluster|referrer-policy|strict-transport-security|x-(?!accel-buffering))/.test(name)),
+      );
+    const live = await fetch(`${h.baseUrl}/live`);
+    const expected = security(live);
+    expect(expected).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN', 'cross-origin-resource-policy': 'cross-origin' });
+    expect(expected['content-security-policy']).toContain("default-src 'none'");
+    expect(expected['x-powered-by']).toBeUndefined();
+    const token = await h.token({ sub: h.users.alice });
+    for (const res of [await post(undefined, initializeBody()), await post(token, initializeBody()), await post(token, { jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': 'nope' }), await fetch(h.mcpUrl, { method: 'PUT' })]) {
+      expect(security(res), String(res.status)).toEqual(expected);
+      await res.text();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   AccessTokenVerifier,
   InsufficientScopeError,
@@ -10,17 +10,16 @@ import {
   type Logger,
 } from '@mcp-gw/shared';
 import { resourceMetadataUrl, type McpServerConfig } from '../config.js';
+import { sendJson } from '../http/jsonrpc.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { GrantStatus } from './grant-status.js';
 import { toAuthInfo, type Principal } from './principal.js';
+import type { AuthInfo } from '../mcp/sdk.js';
+
+type AuthenticatedRequest = IncomingMessage & { auth?: AuthInfo };
 
 export const REVOKED_MESSAGE =
   'Your access to this server was revoked or has ended. Reconnect the server in your MCP client (sign in again) to continue.';
-
-/** The principal the bearer middleware attached to this request (undefined before it ran). */
-export function getPrincipal(res: Response): Principal | undefined {
-  return res.locals.principal as Principal | undefined;
-}
 
 export interface BearerAuthOptions {
   config: McpServerConfig;
@@ -31,7 +30,7 @@ export interface BearerAuthOptions {
   logger: Logger;
   /** Called when a request shows that a grant was revoked: its live sessions are closed. */
   onGrantRevoked?: (grantId: string) => void;
-  onDenied?: (req: Request, reason: string, principal?: Principal) => void;
+  onDenied?: (req: IncomingMessage, reason: string, principal?: Principal) => void;
 }
 
 export function createTokenVerifier(config: McpServerConfig): AccessTokenVerifier {
@@ -39,14 +38,25 @@ export function createTokenVerifier(config: McpServerConfig): AccessTokenVerifie
 }
 
 /** Sends the RFC 6750 challenge with a JSON body naming the error. */
-export function sendAuthError(res: Response, config: McpServerConfig, error: OAuthError | undefined, scope: readonly string[] = MCP_SCOPES): void {
+export function sendAuthError(res: ServerResponse, config: McpServerConfig, error: OAuthError | undefined, scope: readonly string[] = MCP_SCOPES): void {
   res.setHeader('WWW-Authenticate', bearerChallenge({ resourceMetadataUrl: resourceMetadataUrl(config.MCP_RESOURCE_URL), scope, error }));
   res.setHeader('Cache-Control', 'no-store');
   const status = error?.status ?? 401;
   const body = error
     ? { error: error.error, error_description: error.errorDescription }
     : { error: 'unauthorized', error_description: 'This MCP server requires an OAuth access token (Authorization: Bearer …).' };
-  res.status(status).type('application/json').send(JSON.stringify(body));
+  sendJson(res, status, body);
+}
+
+function sendVerifierUnavailable(res: ServerResponse): void {
+  res.setHeader('Retry-After', '5');
+  sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now; retry shortly.' });
+}
+
+/** Whether the request URL carries `access_token` in its query. */
+function hasQueryToken(url: string | undefined): boolean {
+  const q = url?.indexOf('?') ?? -1;
+  return q >= 0 && new URLSearchParams(url!.slice(q + 1)).has('access_token');
 }
 
 /**
@@ -62,18 +72,19 @@ export function insufficientScope(principal: Principal, required: readonly strin
 
 /**
  * Bearer token authentication for /mcp (RFC 6750 header only): verifies the JWT, checks its grant is
- * still active in the database (revocation), and attaches the principal and the SDK's AuthInfo.
+ * still active in the database (revocation), and attaches the SDK's AuthInfo to the request. Resolves
+ * to the principal, or to undefined once it has answered the request with the challenge.
  */
-export function bearerAuth(options: BearerAuthOptions): RequestHandler {
+export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, res: ServerResponse) => Promise<Principal | undefined> {
   const { config, verifier, grants, metrics, logger } = options;
-  return async (req, res, next) => {
+  return async (req, res) => {
     // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
-    if (req.query && typeof req.query === 'object' && 'access_token' in req.query) {
+    if (hasQueryToken(req.url)) {
       metrics.authFailures.inc({ reason: 'query_token' });
       options.onDenied?.(req, 'token_in_query');
       const err = new OAuthError('invalid_request', 'Access tokens are accepted only in the Authorization header, never in the URL.', 400);
       sendAuthError(res, config, err);
-      return;
+      return undefined;
     }
     if (config.MCP_AUTH_DISABLED) {
       const principal: Principal = {
@@ -84,10 +95,8 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
         jti: undefined,
         expiresAt: undefined,
       };
-      res.locals.principal = principal;
-      (req as Request & { auth?: unknown }).auth = toAuthInfo(principal, 'auth-disabled', config.MCP_RESOURCE_URL);
-      next();
-      return;
+      (req as AuthenticatedRequest).auth = toAuthInfo(principal, 'auth-disabled', config.MCP_RESOURCE_URL);
+      return principal;
     }
     const header = req.headers.authorization;
     const token = extractBearerToken(header);
@@ -96,11 +105,11 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
         metrics.authFailures.inc({ reason: 'malformed' });
         options.onDenied?.(req, 'malformed_token');
         sendAuthError(res, config, new InvalidTokenError('The Authorization header is malformed'));
-        return;
+        return undefined;
       }
       metrics.authFailures.inc({ reason: 'missing' });
       sendAuthError(res, config, undefined);
-      return;
+      return undefined;
     }
     if (!verifier.jwks.ready) {
       try {
@@ -109,11 +118,8 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
         // The keys cannot be loaded (authorization server unreachable): not the client's fault.
         logger.error({ err }, 'cannot load the authorization server signing keys');
         metrics.authFailures.inc({ reason: 'verifier_unavailable' });
-        res.setHeader('Retry-After', '5');
-        res.status(503).type('application/json').send(
-          JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now; retry shortly.' }),
-        );
-        return;
+        sendVerifierUnavailable(res);
+        return undefined;
       }
     }
     try {
@@ -132,25 +138,22 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
         metrics.authFailures.inc({ reason: 'revoked' });
         options.onDenied?.(req, 'grant_revoked', principal);
         sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
-        return;
+        return undefined;
       }
-      res.locals.principal = principal;
-      (req as Request & { auth?: unknown }).auth = toAuthInfo(principal, token, config.MCP_RESOURCE_URL);
-      next();
+      (req as AuthenticatedRequest).auth = toAuthInfo(principal, token, config.MCP_RESOURCE_URL);
+      return principal;
     } catch (err) {
       if (err instanceof OAuthError) {
         metrics.authFailures.inc({ reason: err.error });
         options.onDenied?.(req, err.errorDescription);
         sendAuthError(res, config, err);
-        return;
+        return undefined;
       }
       // The keys could not be loaded (AS unreachable on first use): not the client's fault.
       logger.error({ err }, 'token verification failed unexpectedly');
       metrics.authFailures.inc({ reason: 'verifier_unavailable' });
-      res.setHeader('Retry-After', '5');
-      res.status(503).type('application/json').send(
-        JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now; retry shortly.' }),
-      );
+      sendVerifierUnavailable(res);
+      return undefined;
     }
   };
 }

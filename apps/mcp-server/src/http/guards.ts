@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpServerConfig } from '../config.js';
 import { JSONRPC, sendJsonRpcError } from './jsonrpc.js';
 
@@ -14,9 +14,9 @@ export function isOriginAllowed(origin: string, allowed: Set<string>): boolean {
 /**
  * DNS rebinding protection (MCP transport spec): a browser request carries Origin, which must be on the
  * allowlist; requests without Origin (non-browser MCP clients) pass. The Host header must name this
- * server: the resource URL's host, a loopback name, or ALLOWED_HOSTS.
+ * server: the resource URL's host, a loopback name, or ALLOWED_HOSTS. Returns false once it answered 403.
  */
-export function dnsRebindingGuard(config: McpServerConfig): RequestHandler {
+export function dnsRebindingGuard(config: McpServerConfig): (req: IncomingMessage, res: ServerResponse) => boolean {
   const origins = allowedOrigins(config);
   const resourceHost = new URL(config.MCP_RESOURCE_URL);
   const hostnames = new Set(['localhost', '127.0.0.1', '[::1]', resourceHost.hostname.toLowerCase()]);
@@ -26,18 +26,18 @@ export function dnsRebindingGuard(config: McpServerConfig): RequestHandler {
     if (/:\d+$/.test(v) && !v.endsWith(']')) hostsWithPort.add(v);
     else hostnames.add(v);
   }
-  return (req, res, next) => {
+  return (req, res) => {
     const host = (req.headers.host ?? '').toLowerCase();
     const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
     if (!host || !(hostsWithPort.has(host) || hostnames.has(hostname))) {
       sendJsonRpcError(res, 403, JSONRPC.SERVER_ERROR, 'Forbidden: the Host header does not name this server');
-      return;
+      return false;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !isOriginAllowed(origin, origins)) {
       sendJsonRpcError(res, 403, JSONRPC.SERVER_ERROR, 'Forbidden: Origin not allowed');
-      return;
+      return false;
     }
-    next();
+    return true;
   };
 }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /** JSON-RPC 2.0 error codes used at the HTTP layer (the SDK answers the rest). */
 export const JSONRPC = {
@@ -11,12 +11,21 @@ export const JSONRPC = {
   SESSION_NOT_FOUND: -32001,
 } as const;
 
-export function sendJsonRpcError(res: Response, status: number, code: number, message: string, id: string | number | null = null): void {
+/** A JSON answer on a plain Node response (/mcp is served without Express; Express responses are ones too). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+export function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string, id: string | number | null = null): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res.status(status).type('application/json').send(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id });
 }
 
 export interface JsonRpcRequestLike {

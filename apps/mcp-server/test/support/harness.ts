@@ -103,7 +103,7 @@ export async function startHarness(
     ? pino({ level: 'info' }, options.logStream as pino.DestinationStream)
     : createLogger('mcp-server-test', config.LOG_LEVEL);
   const mcp = createMcpApp({ config, db, logger });
-  server.on('request', mcp.app);
+  server.on('request', mcp.listener);
 
   const clients: ConnectedClient[] = [];
   const harness: Harness = {

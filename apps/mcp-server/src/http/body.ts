@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { JSONRPC } from './jsonrpc.js';
+
+/** The JSON body, or the JSON-RPC error to answer with (`aborted`: the client went away, answer nothing). */
+export type JsonBody =
+  | { ok: true; body: unknown }
+  | { ok: false; aborted?: false; status: number; code: number; message: string }
+  | { ok: false; aborted: true };
+
+/** `application/json` or `application/*+json`, whatever the parameters. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const type = header.split(';', 1)[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json') && !type.includes('/', 12));
+}
+
+const UNSUPPORTED = { ok: false, status: 415, code: JSONRPC.SERVER_ERROR, message: 'Unsupported Media Type: use UTF-8 JSON' } as const;
+const PARSE_ERROR = { ok: false, status: 400, code: JSONRPC.PARSE_ERROR, message: 'Parse error: the body is not valid JSON' } as const;
+
+/**
+ * Reads a JSON request body the way express.json({ strict: true }) did, without Express: at most
+ * `limit` bytes (after decompression), UTF-8 only, gzip/deflate/br inflated, an object or array at the
+ * top level.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
+  const tooLarge = { ok: false, status: 413, code: JSONRPC.INVALID_REQUEST, message: `Request body too large (limit ${limit} bytes)` } as const;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return Promise.resolve(UNSUPPORTED);
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  let stream: Readable = req;
+  if (encoding === 'gzip' || encoding === 'x-gzip') stream = req.pipe(zlib.createGunzip());
+  else if (encoding === 'deflate') stream = req.pipe(zlib.createInflate());
+  else if (encoding === 'br') stream = req.pipe(zlib.createBrotliDecompress());
+  else if (encoding !== 'identity') return Promise.resolve(UNSUPPORTED);
+  else if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve(tooLarge);
+
+  return new Promise<JsonBody>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (result: JsonBody) => {
+      if (settled) return;
+      settled = true;
+      stream.removeListener('data', onData);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop buffering; the answer says why (and the connection closes, see the endpoint).
+        if (stream !== req) req.unpipe();
+        settle(tooLarge);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => {
+      // An empty body reads as {} (as express.json had it): the JSON-RPC check then names what is missing.
+      if (size === 0) return settle({ ok: true, body: {} });
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      const first = /\S/.exec(text)?.[0];
+      if (first !== '{' && first !== '[') return settle(PARSE_ERROR);
+      try {
+        settle({ ok: true, body: JSON.parse(text) });
+      } catch {
+        settle(PARSE_ERROR);
+      }
+    });
+    // A corrupt compressed body is the client's error; a dropped connection needs no answer.
+    stream.once('error', () => settle(stream === req ? { ok: false, aborted: true } : PARSE_ERROR));
+    req.once('aborted', () => settle({ ok: false, aborted: true }));
+    req.once('close', () => {
+      if (!req.complete) settle({ ok: false, aborted: true });
+    });
+  });
+}
