@@ -10,6 +10,17 @@ export interface Principal {
   expiresAt: number | undefined;
 }
 
+// One parsed URL per resource string: parsing it on every authenticated request showed in profiles.
+const resourceUrls = new Map<string, URL>();
+function resourceUrl(resource: string): URL {
+  let url = resourceUrls.get(resource);
+  if (!url) {
+    url = new URL(resource);
+    if (resourceUrls.size < 16) resourceUrls.set(resource, url);
+  }
+  return url;
+}
+
 /** The SDK carries our principal in AuthInfo.extra; these convert both ways. */
 export function toAuthInfo(principal: Principal, token: string, resource: string): AuthInfo {
   return {
@@ -17,7 +28,7 @@ export function toAuthInfo(principal: Principal, token: string, resource: string
     clientId: principal.clientId,
     scopes: principal.scopes,
     expiresAt: principal.expiresAt,
-    resource: new URL(resource),
+    resource: resourceUrl(resource),
     extra: { sub: principal.sub, grantId: principal.grantId, jti: principal.jti },
   };
 }

@@ -60,11 +60,13 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
     stream.once('end', () => {
       // An empty body reads as {} (as express.json had it): the JSON-RPC check then names what is missing.
       if (size === 0) return settle({ ok: true, body: {} });
-      const text = Buffer.concat(chunks, size).toString('utf8');
-      const first = /\S/.exec(text)?.[0];
-      if (first !== '{' && first !== '[') return settle(PARSE_ERROR);
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Strict: an object or an array at the top level (JSON whitespace first).
+      let i = 0;
+      while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+      if (bytes[i] !== 0x7b && bytes[i] !== 0x5b) return settle(PARSE_ERROR);
       try {
-        settle({ ok: true, body: JSON.parse(text) });
+        settle({ ok: true, body: JSON.parse(bytes.toString('utf8')) });
       } catch {
         settle(PARSE_ERROR);
       }

@@ -56,6 +56,19 @@ function requiredScope(message: Record<string, unknown>): string | undefined {
   }
 }
 
+/**
+ * The SDK works from the verified AuthInfo (req.auth), never from the bearer token: the header is taken
+ * off before the request reaches it, so the token is not copied into its web Request (whose Headers
+ * check every value character by character) nor anywhere it might be logged.
+ */
+function withoutAuthorization(req: IncomingMessage): void {
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') raw.splice(i, 2);
+  }
+  delete req.headers.authorization;
+}
+
 /** Whether `url` is the resource path (as Express matched it: any case, one optional trailing slash). */
 export function pathMatcher(resourcePath: string): (url: string | undefined) => boolean {
   const target = resourcePath.toLowerCase();
@@ -218,6 +231,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     if (!guard(req, res)) return;
     const principal = await authenticate(req, res);
     if (!principal) return;
+    withoutAuthorization(req);
     if (method === 'POST') await post(req, res, principal);
     else await getOrDelete(req, res, principal);
   };
