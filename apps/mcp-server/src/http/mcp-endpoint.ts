@@ -57,9 +57,9 @@ function requiredScope(message: Record<string, unknown>): string | undefined {
 }
 
 /**
- * The SDK works from the verified AuthInfo (req.auth), never from the bearer token: the header is taken
- * off before the request reaches it, so the token is not copied into its web Request (whose Headers
- * check every value character by character) nor anywhere it might be logged.
+ * The SDK works from the verified AuthInfo (req.auth), not from the header: it is taken off before the
+ * request reaches the SDK, so it is not copied into the SDK's web Request (whose Headers check every
+ * value character by character) nor handed to handlers with the request's headers.
  */
 function withoutAuthorization(req: IncomingMessage): void {
   const raw = req.rawHeaders;
