@@ -222,7 +222,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     for (const [name, value] of securityHeaders) res.setHeader(name, value);
     const method = req.method ?? 'GET';
     if (method === 'POST') options.trackPost(res);
-    if (!(await corsPassed(req, res))) return;
+    // Without an Origin header `cors` does nothing (our origin callback answers false): skip it.
+    if (req.headers.origin !== undefined && !(await corsPassed(req, res))) return;
     if (method !== 'POST' && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
       res.setHeader('Allow', 'GET, POST, DELETE, OPTIONS');
       sendJsonRpcError(res, 405, JSONRPC.SERVER_ERROR, 'Method not allowed');
