@@ -316,6 +316,21 @@ describe('transport hardening', () => {
     expect(bomb.length).toBeLessThan(16 * 1024);
     const tooLarge = await post(token, bomb, { 'content-encoding': 'gzip' });
     await refused(tooLarge, 413, -32600);
+    // Without Content-Length (chunked), the limit is enforced while reading.
+    const piece = new TextEncoder().encode(`{"pad":"${'x'.repeat(400 * 1024)}`);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 4; i++) controller.enqueue(piece);
+        controller.close();
+      },
+    });
+    const streamed = await fetch(h.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, authorization: `Bearer ${token}` },
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit);
+    await refused(streamed, 413, -32600);
     // An empty body names what is missing.
     const empty = await post(token, '');
     expect(empty.status).toBe(400);

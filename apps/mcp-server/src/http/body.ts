@@ -49,7 +49,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        // Stop buffering; the answer says why (and the connection closes, see the endpoint).
+        // Stop buffering: the rest is discarded (Node drains an unread request after the answer).
         if (stream !== req) req.unpipe();
         settle(tooLarge);
         return;

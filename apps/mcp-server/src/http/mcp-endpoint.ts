@@ -144,8 +144,6 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     const read = await readJsonBody(req, config.MAX_BODY_BYTES);
     if (!read.ok) {
       if (read.aborted) return void res.end();
-      // A body refused before it was all read: do not keep the connection for what follows it.
-      if (read.status === 413) res.setHeader('Connection', 'close');
       sendJsonRpcError(res, read.status, read.code, read.message);
       return;
     }
