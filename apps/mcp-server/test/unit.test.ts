@@ -4,6 +4,7 @@ import { parseTicketId } from '../src/domain/ids.js';
 import { hashArgs } from '../src/tools/idempotency.js';
 import { neutralise, untrusted } from '../src/tools/untrusted.js';
 import { validateJsonRpcBody } from '../src/http/jsonrpc.js';
+import { pathMatcher } from '../src/http/mcp-endpoint.js';
 
 describe('untrusted content delimiters', () => {
   it('neutralises opening and closing delimiters in any case and spacing', () => {
@@ -71,5 +72,20 @@ describe('JSON-RPC body validation', () => {
     for (const body of [null, 1, 'x', [], {}, { jsonrpc: '2.0' }, { jsonrpc: '2.0', id: 1.5, method: 'x' }, { jsonrpc: '2.0', method: 'x', params: 3 }]) {
       expect(validateJsonRpcBody(body).ok).toBe(false);
     }
+  });
+});
+
+describe('MCP endpoint path matching', () => {
+  it('matches the resource path as Express did: any case, one trailing slash, query ignored, absolute-form too', () => {
+    const isMcp = pathMatcher('/mcp');
+    for (const url of ['/mcp', '/mcp/', '/MCP', '/mcp?x=1', '/mcp/?x=1', 'http://mcp.example/mcp', 'https://mcp.example:8443/Mcp?a=b']) {
+      expect(isMcp(url), url).toBe(true);
+    }
+    for (const url of [undefined, '', '/', '/mcpx', '/mcp/x', '//mcp', '/mcp//', '/.well-known/oauth-protected-resource/mcp', 'http://mcp.example/other', 'not a url']) {
+      expect(isMcp(url), String(url)).toBe(false);
+    }
+    expect(pathMatcher('/')('/')).toBe(true);
+    expect(pathMatcher('/')('/mcp')).toBe(false);
+    expect(pathMatcher('/api/mcp')('/API/mcp/')).toBe(true);
   });
 });

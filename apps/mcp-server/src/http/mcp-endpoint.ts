@@ -69,11 +69,15 @@ function withoutAuthorization(req: IncomingMessage): void {
   delete req.headers.authorization;
 }
 
-/** Whether `url` is the resource path (as Express matched it: any case, one optional trailing slash). */
+/**
+ * Whether a request target is the resource path, as Express matched it: any case, one optional trailing
+ * slash, the query ignored, origin-form or absolute-form (RFC 9112 §3.2.2: servers must accept both).
+ */
 export function pathMatcher(resourcePath: string): (url: string | undefined) => boolean {
   const target = resourcePath.toLowerCase();
   return (url) => {
     if (!url) return false;
+    if (url[0] !== '/') url = URL.parse(url)?.pathname ?? '';
     const q = url.indexOf('?');
     let path = q < 0 ? url : url.slice(0, q);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
