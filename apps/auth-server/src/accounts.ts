@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import argon2 from 'argon2';
-import type { Database, User } from '@mcp-gw/db';
+import { SQL_NOW_UTC, sqlEpochMs, type Database, type User } from '@mcp-gw/db';
 
 // OWASP's argon2id memory and passes (19 MiB, t=2) in RFC 9106's 4 lanes: the same memory and work for
 // an attacker as one lane, a half to a quarter of the wall time for a sign-in on 2-4 cores. The hash
@@ -8,12 +8,9 @@ import type { Database, User } from '@mcp-gw/db';
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 4 } as const;
 
 // The two lookups every sign-in and every authorization step makes, in SQL: through Prisma they cost
-// several times more on the embedded database. Timestamps are UTC (as Prisma writes them) read as epoch ms.
-const USER_COLUMNS = `id, email, name, password_hash, is_admin,
-  (extract(epoch FROM disabled_at) * 1000)::float8 AS disabled_ms,
-  (extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
-  (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms,
-  (extract(epoch FROM last_login_at) * 1000)::float8 AS last_login_ms`;
+// several times more on the embedded database.
+const USER_COLUMNS = `id, email, name, password_hash, is_admin, ${sqlEpochMs('disabled_at')} AS disabled_ms,
+  ${sqlEpochMs('created_at')} AS created_ms, ${sqlEpochMs('updated_at')} AS updated_ms, ${sqlEpochMs('last_login_at')} AS last_login_ms`;
 
 interface UserRow {
   id: string;
@@ -50,10 +47,7 @@ export function normalizeEmail(email: string): string {
 }
 
 export class AccountService {
-  private readonly prisma: Database['prisma'];
-
   constructor(private readonly db: Pick<Database, 'prisma' | 'query'>) {
-    this.prisma = db.prisma;
     // Made now, not at the first unknown email: that attempt would otherwise take a hash longer.
     dummyHash ??= argon2.hash(crypto.randomBytes(16).toString('hex'), ARGON2_OPTIONS);
   }
@@ -61,14 +55,14 @@ export class AccountService {
   async create(input: { email: string; password: string; name: string; isAdmin?: boolean }): Promise<User> {
     if (input.password.length < 8) throw new Error('password must be at least 8 characters');
     const passwordHash = await argon2.hash(input.password, ARGON2_OPTIONS);
-    return this.prisma.user.create({
+    return this.db.prisma.user.create({
       data: { email: normalizeEmail(input.email), name: input.name, passwordHash, isAdmin: input.isAdmin ?? false },
     });
   }
 
   async setPassword(userId: string, password: string): Promise<void> {
     if (password.length < 8) throw new Error('password must be at least 8 characters');
-    await this.prisma.user.update({ where: { id: userId }, data: { passwordHash: await argon2.hash(password, ARGON2_OPTIONS) } });
+    await this.db.prisma.user.update({ where: { id: userId }, data: { passwordHash: await argon2.hash(password, ARGON2_OPTIONS) } });
   }
 
   /** The user when email and password match an enabled account; otherwise undefined, in the same time. */
@@ -84,7 +78,7 @@ export class AccountService {
     if (!ok || user.disabledAt) return undefined;
     const rehash = argon2.needsRehash(user.passwordHash, ARGON2_OPTIONS) ? await argon2.hash(password, ARGON2_OPTIONS) : null;
     await this.db.query(
-      `UPDATE app_user SET last_login_at = (now() AT TIME ZONE 'UTC'), updated_at = (now() AT TIME ZONE 'UTC'),
+      `UPDATE app_user SET last_login_at = ${SQL_NOW_UTC}, updated_at = ${SQL_NOW_UTC},
          password_hash = coalesce($2, password_hash) WHERE id = $1`,
       [user.id, rehash],
     );
@@ -101,7 +95,7 @@ export class AccountService {
    * generated (it is printed once and never stored in clear).
    */
   async ensureDemoUser(email = 'demo@example.com', password?: string): Promise<{ user: User; generatedPassword?: string } | undefined> {
-    if ((await this.prisma.user.count()) > 0) return undefined;
+    if ((await this.db.prisma.user.count()) > 0) return undefined;
     const generated = password ? undefined : crypto.randomBytes(12).toString('base64url');
     const user = await this.create({ email, password: password ?? generated!, name: 'Demo User', isAdmin: true });
     return { user, generatedPassword: generated };

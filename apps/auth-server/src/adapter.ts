@@ -1,4 +1,4 @@
-import { artifactKey, type Database, type Prisma, type PrismaClient } from '@mcp-gw/db';
+import { artifactKey, sqlEpochMs, sqlUtcFromEpochMs, type Database, type Prisma, type PrismaClient } from '@mcp-gw/db';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { hashClientSecret, isHashedClientSecret } from './secrets-at-rest.js';
 
@@ -39,18 +39,13 @@ export interface AdapterHooks {
   onClientDestroyed?: (clientId: string, grantIds: string[]) => Promise<void> | void;
 }
 
-/**
- * The columns as read back. Timestamps are `TIMESTAMP(3)` holding UTC (as Prisma writes them): read as
- * epoch milliseconds, so the driver never applies the process's time zone to them.
- */
+/** The columns as read back (timestamps as epoch milliseconds: packages/db sql-time.ts). */
 interface ArtifactRow {
   payload: AdapterPayload;
   expires_ms: number | null;
   consumed_ms: number | null;
 }
-const SELECT_ROW = `SELECT payload, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms, (extract(epoch FROM consumed_at) * 1000)::float8 AS consumed_ms FROM oidc_artifact`;
-/** Epoch milliseconds (a parameter) to the UTC `TIMESTAMP(3)` Prisma would have written. */
-const UTC_TIMESTAMP = (param: string) => `(to_timestamp(${param}::float8 / 1000) AT TIME ZONE 'UTC')`;
+const SELECT_ROW = `SELECT payload, ${sqlEpochMs('expires_at')} AS expires_ms, ${sqlEpochMs('consumed_at')} AS consumed_ms FROM oidc_artifact`;
 
 /**
  * oidc-provider's storage. Every sign-in, token and refresh goes through it several times, so it
@@ -85,7 +80,7 @@ export function oidcAdapterFactory(db: Pick<Database, 'prisma' | 'query'>, hooks
         Date.now(),
       ];
       const insert = `INSERT INTO oidc_artifact (model, key, payload, grant_id, uid, user_code, client_id, account_id, expires_at, created_at)
-        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, ${UTC_TIMESTAMP('$9')}, ${UTC_TIMESTAMP('$10')})`;
+        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, ${sqlUtcFromEpochMs('$9')}, ${sqlUtcFromEpochMs('$10')})`;
       if (this.model === 'RefreshToken') {
         // Refresh tokens are written once. The successor of a rotated token has a derived id
         // (secrets-at-rest.ts), so two concurrent refreshes save the same one: the first write
@@ -123,7 +118,7 @@ export function oidcAdapterFactory(db: Pick<Database, 'prisma' | 'query'>, hooks
 
     async consume(id: string): Promise<void> {
       // The first consumption counts: the refresh grace period runs from it and is not extended.
-      await db.query(`UPDATE oidc_artifact SET consumed_at = ${UTC_TIMESTAMP('$3')} WHERE model = $1 AND key = $2 AND consumed_at IS NULL`, [
+      await db.query(`UPDATE oidc_artifact SET consumed_at = ${sqlUtcFromEpochMs('$3')} WHERE model = $1 AND key = $2 AND consumed_at IS NULL`, [
         this.model,
         artifactKey(id),
         Date.now(),

@@ -1,7 +1,7 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { KeyRing } from './key-ring.js';
 import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
-import type { Database } from '@mcp-gw/db';
+import { SQL_NOW_UTC, type Database } from '@mcp-gw/db';
 import { oidcAdapterFactory } from './adapter.js';
 import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
@@ -71,7 +71,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
       // Consent is remembered across sign-ins: the newest live grant of this user to this client.
       const [row] = await db.query<{ key: string }>(
         `SELECT key FROM oidc_artifact WHERE model = 'Grant' AND account_id = $1 AND client_id = $2
-           AND (expires_at IS NULL OR expires_at > (now() AT TIME ZONE 'UTC')) ORDER BY created_at DESC LIMIT 1`,
+           AND (expires_at IS NULL OR expires_at > ${SQL_NOW_UTC}) ORDER BY created_at DESC LIMIT 1`,
         [session.accountId, client.clientId],
       );
       const grantId = row?.key;

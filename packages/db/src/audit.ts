@@ -1,4 +1,5 @@
 import type { SqlConnection } from './connect.js';
+import { SQL_NOW_UTC } from './sql-time.js';
 
 export interface AuditEntry {
   /** Who acted; defaults to `user` when an actor id is given, else `client`. */
@@ -26,10 +27,10 @@ export class AuditLog {
   async record(entry: AuditEntry): Promise<void> {
     try {
       // One INSERT in SQL: every sign-in, consent and tool write records one, and Prisma would cost several
-      // times more per row on the embedded database. `at` is UTC, as Prisma writes timestamps.
+      // times more per row on the embedded database.
       await this.db.query(
         `INSERT INTO audit_event (at, actor_type, actor_id, action, outcome, target_type, target_id, client_id, ip, details)
-         VALUES ((now() AT TIME ZONE 'UTC'), $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
+         VALUES (${SQL_NOW_UTC}, $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
         [
           entry.actorType ?? (entry.actorId ? 'user' : 'client'),
           entry.actorId ?? null,

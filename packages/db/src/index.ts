@@ -1,4 +1,5 @@
 export { connectDatabase, parseDatabaseUrl, embeddedEngineVersion, type ConnectOptions, type Database, type DatabaseKind, type SqlConnection } from './connect.js';
+export { SQL_NOW_UTC, sqlEpochMs, sqlUtcFromEpochMs } from './sql-time.js';
 export { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { PrismaClient, Prisma } from './generated/prisma/client.js';
 export type * from './generated/prisma/models.js';

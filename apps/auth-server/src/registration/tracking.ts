@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { Database } from '@mcp-gw/db';
+import { SQL_NOW_UTC, type Database } from '@mcp-gw/db';
 import type { Logger } from '@mcp-gw/shared';
 import type { AuditLog } from '../audit.js';
 import { isMetadataDocumentClientId } from './client-id-metadata.js';
@@ -16,7 +16,7 @@ export function trackRegistrations({ provider, db, audit, logger }: { provider: 
     // SQL rather than Prisma on the two writes every flow makes (registration, first token): see accounts.ts.
     db.query(
       `INSERT INTO client_registration (client_id, client_name, redirect_uris, registered_via, registered_ip, created_at)
-       VALUES ($1, $2, $3, 'dcr', $4, (now() AT TIME ZONE 'UTC'))
+       VALUES ($1, $2, $3, 'dcr', $4, ${SQL_NOW_UTC})
        ON CONFLICT (client_id) DO UPDATE SET client_name = excluded.client_name, redirect_uris = excluded.redirect_uris,
          registered_via = excluded.registered_via, registered_ip = excluded.registered_ip`,
       [client.clientId, client.clientName ?? null, [...(client.redirectUris ?? [])], ctx.ip],
@@ -56,7 +56,7 @@ export function trackRegistrations({ provider, db, audit, logger }: { provider: 
         .catch(fail('cimd client'));
       return;
     }
-    db.query(`UPDATE client_registration SET last_used_at = (now() AT TIME ZONE 'UTC') WHERE client_id = $1`, [clientId]).catch(fail('last-used'));
+    db.query(`UPDATE client_registration SET last_used_at = ${SQL_NOW_UTC} WHERE client_id = $1`, [clientId]).catch(fail('last-used'));
   });
 
   provider.on('grant.revoked', (ctx, grantId) => {
