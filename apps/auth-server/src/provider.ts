@@ -1,7 +1,8 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { KeyRing } from './key-ring.js';
-import { ALL_SCOPES, MCP_SCOPES, SCOPES, ADMIN_SCOPE, type Logger } from '@mcp-gw/shared';
-import { SQL_NOW_UTC, type Database } from '@mcp-gw/db';
+import { ADMIN_SCOPE, ALL_SCOPES, type Logger } from '@mcp-gw/shared';
+import type { Database } from '@mcp-gw/db';
+import { adminApiResource, OIDC_CLAIMS, OIDC_CONFIGURED_SCOPES, rememberedGrantId, resourceServerScopes } from './grants.js';
 import { oidcAdapterFactory } from './adapter.js';
 import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
@@ -24,11 +25,6 @@ export interface ProviderDeps {
   logger: Logger;
   /** Told about grants oidc-provider deletes itself (refresh token reuse, token revocation). */
   revocations?: RevocationPublisher;
-}
-
-/** The admin JSON API is a resource server of its own: admin tokens are not accepted by the MCP server. */
-export function adminApiResource(config: AuthServerConfig): string {
-  return `${config.ISSUER}/admin/api`;
 }
 
 export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations }: ProviderDeps): Provider {
@@ -68,13 +64,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
         await grant.save();
         return grant;
       }
-      // Consent is remembered across sign-ins: the newest live grant of this user to this client.
-      const [row] = await db.query<{ key: string }>(
-        `SELECT key FROM oidc_artifact WHERE model = 'Grant' AND account_id = $1 AND client_id = $2
-           AND (expires_at IS NULL OR expires_at > ${SQL_NOW_UTC}) ORDER BY created_at DESC LIMIT 1`,
-        [session.accountId, client.clientId],
-      );
-      const grantId = row?.key;
+      const grantId = await rememberedGrantId(db, session.accountId, client.clientId);
       return grantId ? p.Grant.find(grantId) : undefined;
     },
     jwks: { keys: keys.privateJwks as never },
@@ -83,8 +73,8 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
       long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
       short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
     },
-    scopes: ALL_SCOPES.filter((s) => s.audience !== 'mcp' && s.audience !== 'admin').map((s) => s.name),
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    scopes: OIDC_CONFIGURED_SCOPES,
+    claims: OIDC_CLAIMS,
     responseTypes: ['code'],
     clientAuthMethods: [...SUPPORTED_AUTH_METHODS],
     pkce: { required: () => true },
@@ -153,16 +143,15 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
         defaultResource: async (_ctx, client) => (client?.clientId === CONSOLE_CLIENT_ID ? undefined : config.MCP_RESOURCE_URL),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resourceIndicator) => {
-          const resource = resourceIndicator.replace(/\/+$/, '');
-          const common = {
-            audience: resource,
+          const scopes = resourceServerScopes(config, resourceIndicator);
+          if (!scopes) throw new errors.InvalidTarget(`unknown resource: this server issues tokens for ${[...mcpResources, adminResource].join(', ')}`);
+          return {
+            audience: resourceIndicator.replace(/\/+$/, ''),
             accessTokenFormat: 'jwt' as const,
             accessTokenTTL: config.ACCESS_TOKEN_TTL,
             jwt: { sign: { alg: 'RS256' as const } },
+            scope: scopes.join(' '),
           };
-          if (mcpResources.includes(resource)) return { ...common, scope: MCP_SCOPES.join(' ') };
-          if (resource === adminResource) return { ...common, scope: SCOPES.admin.name };
-          throw new errors.InvalidTarget(`unknown resource: this server issues tokens for ${[...mcpResources, adminResource].join(', ')}`);
         },
       },
     },
