@@ -9,6 +9,7 @@ import {
   authorizeAndApprove,
   Browser,
   csrfOf,
+  decide,
   formActionOf,
   isConsentPage,
   isLoginPage,
@@ -278,7 +279,12 @@ describe('attacks on the authorization server', () => {
       const { step } = await startAuthorization(suite.as, client.client_id, { prompt: 'login' }, browser);
       expect(isLoginPage(step)).toBe(true);
       const after = await submitLogin(browser, step, suite.as.user.email, suite.as.user.password);
-      expect(isConsentPage(after) || after.kind === 'redirect').toBe(true);
+      // The consent page follows the sign-in in the same interaction: nobody is signed in to any session
+      // until it is answered; the old session id is still the browser's, and signs in nobody new.
+      expect(isConsentPage(after)).toBe(true);
+      expect(browser.jar.get('_session')).toBe(before);
+      const done = await decide(browser, after, 'approve');
+      expect(done.kind).toBe('redirect');
       const renewed = browser.jar.get('_session');
       expect(renewed).toBeTruthy();
       expect(renewed).not.toBe(before);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeScope } from '@mcp-gw/shared';
-import type { RegisteredClient } from '@mcp-gw/testkit';
+import { decodeJwt } from 'jose';
+import { describeScope, parseScope } from '@mcp-gw/shared';
+import { tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
 import { escapeHtml } from '../src/views/html.js';
 import {
   authorizeAndApprove,
@@ -207,6 +208,101 @@ describe('login and consent pages', () => {
     const first = await authorizeAndApprove(suite.as, native.client_id, { scope: 'tickets:read' });
     const second = await startAuthorization(suite.as, native.client_id, { scope: 'tickets:read' }, first.browser);
     expect(isConsentPage(second.step)).toBe(true);
+  });
+
+  describe('sign-in and consent in one interaction', () => {
+    const redirect = 'https://one-interaction.example/callback';
+
+    async function redeem(clientId: string, location: URL, verifier: string) {
+      return tokenRequest(suite.as.issuer, {
+        grant_type: 'authorization_code',
+        code: location.searchParams.get('code')!,
+        redirect_uri: redirect,
+        code_verifier: verifier,
+        client_id: clientId,
+        resource: suite.as.config.MCP_RESOURCE_URL,
+      });
+    }
+
+    it('shows the consent page on the sign-in interaction itself, then signs the browser in and issues a code for what was approved', async () => {
+      const web = await publicClient(suite.as, { client_name: 'One interaction', redirect_uris: [redirect] });
+      const start = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read tickets:write', redirect_uri: redirect });
+      const login = asPage(start.step);
+      const uid = /\/interaction\/([^/]+)$/.exec(login.url.pathname)![1];
+      const consent = asPage(await submitLogin(start.browser, login, suite.as.user.email, suite.as.user.password));
+      expect(isConsentPage(consent)).toBe(true);
+      expect(consent.url.pathname).toBe(`/interaction/${uid}`);
+      expect(consent.html).toContain(escapeHtml(suite.as.user.email));
+      expect(consent.html).toContain('tickets:write');
+      // Nobody is signed in until the consent is answered: /auth was not resumed in between.
+      expect(start.browser.trail.slice(-2)).toEqual([`POST /interaction/${uid}/login 303`, `GET /interaction/${uid} 200`]);
+      const done = await decide(start.browser, consent, 'approve');
+      expect(done.kind).toBe('redirect');
+      if (done.kind !== 'redirect') return;
+      expect(start.browser.trail.slice(-2)).toEqual([`POST /interaction/${uid}/confirm 303`, `GET /auth/${uid} 303`]);
+      expect(done.location.searchParams.get('state')).toBe(start.state);
+      const { status, body } = await redeem(web.client_id, done.location, start.verifier);
+      expect(status).toBe(200);
+      expect(parseScope(String(body.scope)).sort()).toEqual(['tickets:read', 'tickets:write']);
+      const claims = decodeJwt(String(body.access_token));
+      expect(claims.sub).toBe(suite.as.user.id);
+      // The browser is signed in now: the next request for the same access asks nothing.
+      const again = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read tickets:write', redirect_uri: redirect }, start.browser);
+      expect(again.step.kind).toBe('redirect');
+    });
+
+    it('a returning user signing in from a new browser is not asked again for what they approved; asking for more shows only what is new', async () => {
+      const web = await publicClient(suite.as, { client_name: 'Returning', redirect_uris: [redirect] });
+      await authorizeAndApprove(suite.as, web.client_id, { scope: 'tickets:read', redirect_uri: redirect });
+
+      const fresh = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read', redirect_uri: redirect });
+      const signedIn = await submitLogin(fresh.browser, fresh.step, suite.as.user.email, suite.as.user.password);
+      expect(signedIn.kind).toBe('redirect');
+      if (signedIn.kind !== 'redirect') return;
+      expect((await redeem(web.client_id, signedIn.location, fresh.verifier)).status).toBe(200);
+
+      const broader = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read tickets:write', redirect_uri: redirect });
+      const consent = asPage(await submitLogin(broader.browser, broader.step, suite.as.user.email, suite.as.user.password));
+      expect(isConsentPage(consent)).toBe(true);
+      expect(consent.html).toContain('tickets:write');
+      expect(consent.html).not.toContain(escapeHtml(describeScope('tickets:read')));
+      const done = await decide(broader.browser, consent, 'approve');
+      if (done.kind !== 'redirect') throw new Error('expected a redirect');
+      const { body } = await redeem(web.client_id, done.location, broader.verifier);
+      // The remembered grant was extended, not replaced.
+      expect(parseScope(String(body.scope)).sort()).toEqual(['tickets:read', 'tickets:write']);
+    });
+
+    it('asks a native client again after every sign-in (RFC 8252 §8.6) and honours prompt=consent', async () => {
+      const native = await publicClient(suite.as, { client_name: 'Native again' });
+      await authorizeAndApprove(suite.as, native.client_id, { scope: 'tickets:read' });
+      const fresh = await startAuthorization(suite.as, native.client_id, { scope: 'tickets:read' });
+      expect(isConsentPage(await submitLogin(fresh.browser, fresh.step, suite.as.user.email, suite.as.user.password))).toBe(true);
+
+      const web = await publicClient(suite.as, { client_name: 'Prompted', redirect_uris: [redirect] });
+      await authorizeAndApprove(suite.as, web.client_id, { scope: 'tickets:read', redirect_uri: redirect });
+      const prompted = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read', redirect_uri: redirect, prompt: 'consent' });
+      expect(isConsentPage(await submitLogin(prompted.browser, prompted.step, suite.as.user.email, suite.as.user.password))).toBe(true);
+    });
+
+    it('reloading the consent page shows it again; the sign-in form cannot be sent twice; denying signs nobody in', async () => {
+      const web = await publicClient(suite.as, { client_name: 'Reloaded', redirect_uris: [redirect] });
+      const start = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read', redirect_uri: redirect });
+      const login = asPage(start.step);
+      const consent = asPage(await submitLogin(start.browser, login, suite.as.user.email, suite.as.user.password));
+      const reloaded = asPage(await start.browser.go(consent.url));
+      expect(isConsentPage(reloaded)).toBe(true);
+      const resent = await start.browser.request(formActionOf(login.html), {
+        form: { csrf: csrfOf(reloaded.html), email: suite.as.user.email, password: suite.as.user.password },
+      });
+      expect(resent.status).toBe(400);
+      const denied = await decide(start.browser, reloaded, 'deny');
+      if (denied.kind !== 'redirect') throw new Error('expected a redirect');
+      expect(denied.location.searchParams.get('error')).toBe('access_denied');
+      // The browser was never signed in: the next authorization starts at the login page.
+      const next = await startAuthorization(suite.as, web.client_id, { scope: 'tickets:read', redirect_uri: redirect }, start.browser);
+      expect(isLoginPage(next.step)).toBe(true);
+    });
   });
 
   it('answers a failed login the same way for an unknown email and a wrong password', async () => {

@@ -10,6 +10,7 @@ import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { metadataDocumentHost } from '../registration/client-id-metadata.js';
 import { createLimiter } from '../rate-limits.js';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../views/pages.js';
+import { consentAfterSignIn, consentResult, consentStep, signInAwaitingConsent } from './consent.js';
 
 const loginForm = z.object({
   email: z.string().trim().min(3).max(254),
@@ -60,47 +61,43 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       const details = await provider.interactionDetails(req, res);
       if (details.uid !== req.params.uid) return void sendError(res, 400, 'invalid_request', 'This sign-in link does not match your session.');
       const clientId = String(details.params.client_id);
+      const consent = consentStep(details);
+      if (details.prompt.name !== 'login' && details.prompt.name !== 'consent') {
+        return void sendError(res, 400, 'invalid_request', `Unsupported interaction: ${details.prompt.name}`);
+      }
+      if (details.prompt.name === 'consent' && !consent) return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
       const { name, redirectHost, client, registration, documentHost } = await clientInfo(clientId);
       const csrfToken = issueCsrfToken(req, res, secure);
       res.set('Cache-Control', 'no-store');
-      if (details.prompt.name === 'login') {
+      if (!consent) {
         return void res.type('html').send(renderLoginPage({ action: `/interaction/${details.uid}/login`, csrfToken, clientName: name }));
       }
-      if (details.prompt.name === 'consent') {
-        const account = details.session?.accountId ? await accounts.find(details.session.accountId) : null;
-        const promptDetails = details.prompt.details as {
-          missingOIDCScope?: string[];
-          missingResourceScopes?: Record<string, string[]>;
-        };
-        const resourceScopes = promptDetails.missingResourceScopes ?? {};
-        const resources = Object.keys(resourceScopes).length
-          ? Object.keys(resourceScopes)
-          : [String(details.params.resource ?? config.MCP_RESOURCE_URL)];
-        const scopes = [
-          ...new Set([
-            ...Object.values(resourceScopes).flat(),
-            ...(promptDetails.missingOIDCScope ?? []),
-            ...(Object.keys(resourceScopes).length ? [] : parseScope(String(details.params.scope ?? ''))),
-          ]),
-        ];
-        return void res.type('html').send(
-          renderConsentPage({
-            action: `/interaction/${details.uid}/confirm`,
-            abortAction: `/interaction/${details.uid}/abort`,
-            csrfToken,
-            clientName: name,
-            clientId,
-            redirectHost,
-            resources,
-            scopes,
-            userEmail: account?.email ?? '',
-            firstParty: !client,
-            registeredVia: documentHost ? 'cimd' : registration?.registered_via,
-            documentHost,
-          }),
-        );
-      }
-      sendError(res, 400, 'invalid_request', `Unsupported interaction: ${details.prompt.name}`);
+      const account = await accounts.find(consent.accountId);
+      const resourceScopes = consent.missingResourceScopes;
+      const resources = Object.keys(resourceScopes).length ? Object.keys(resourceScopes) : [String(details.params.resource ?? config.MCP_RESOURCE_URL)];
+      const scopes = [
+        ...new Set([
+          ...Object.values(resourceScopes).flat(),
+          ...consent.missingOIDCScope,
+          ...(Object.keys(resourceScopes).length ? [] : parseScope(String(details.params.scope ?? ''))),
+        ]),
+      ];
+      res.type('html').send(
+        renderConsentPage({
+          action: `/interaction/${details.uid}/confirm`,
+          abortAction: `/interaction/${details.uid}/abort`,
+          csrfToken,
+          clientName: name,
+          clientId,
+          redirectHost,
+          resources,
+          scopes,
+          userEmail: account?.email ?? '',
+          firstParty: !client,
+          registeredVia: documentHost ? 'cimd' : registration?.registered_via,
+          documentHost,
+        }),
+      );
     } catch (err) {
       next(err);
     }
@@ -110,7 +107,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
     try {
       const details = await provider.interactionDetails(req, res);
       if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
-      if (details.prompt.name !== 'login') return void sendError(res, 400, 'invalid_request', 'This sign-in step is already complete.');
+      if (details.prompt.name !== 'login' || consentStep(details)) return void sendError(res, 400, 'invalid_request', 'This sign-in step is already complete.');
       // The client's name is only needed to show the form again.
       const rerender = async (status: number, error: string, email?: string) => {
         const { name } = await clientInfo(String(details.params.client_id));
@@ -138,6 +135,12 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       }
       await perAccount.delete(email).catch(() => {});
       void audit.record({ actorType: 'user', actorId: user.id, action: 'login.succeeded', ip, clientId: String(details.params.client_id) });
+      const consent = await consentAfterSignIn(details, user.id, { provider, config, db });
+      if (consent) {
+        // The consent page follows on this interaction (see consent.ts); the sign-in waits for its answer.
+        await provider.interactionResult(req, res, signInAwaitingConsent(consent), { mergeWithLastSubmission: false });
+        return void res.redirect(303, `/interaction/${details.uid}`);
+      }
       await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
     } catch (err) {
       next(err);
@@ -148,21 +151,15 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
     try {
       const details = await provider.interactionDetails(req, res);
       if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
-      if (details.prompt.name !== 'consent' || !details.session?.accountId) {
-        return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
-      }
-      const accountId = details.session.accountId;
+      const consent = consentStep(details);
+      if (!consent) return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
+      const { accountId, missingOIDCScope, missingOIDCClaims, missingResourceScopes } = consent;
       const clientId = String(details.params.client_id);
-      const promptDetails = details.prompt.details as {
-        missingOIDCScope?: string[];
-        missingOIDCClaims?: string[];
-        missingResourceScopes?: Record<string, string[]>;
-      };
-      const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId, clientId });
-      if (promptDetails.missingOIDCScope?.length) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
-      if (promptDetails.missingOIDCClaims?.length) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+      const grant = (consent.grantId ? await provider.Grant.find(consent.grantId) : undefined) ?? new provider.Grant({ accountId, clientId });
+      if (missingOIDCScope.length) grant.addOIDCScope(missingOIDCScope.join(' '));
+      if (missingOIDCClaims.length) grant.addOIDCClaims(missingOIDCClaims);
       const user = await accounts.find(accountId);
-      for (const [resource, scopes] of Object.entries(promptDetails.missingResourceScopes ?? {})) {
+      for (const [resource, scopes] of Object.entries(missingResourceScopes)) {
         // Only administrators can hand out the admin scope, whatever a client asks for.
         const allowed = scopes.filter((s) => s !== ADMIN_SCOPE || user?.isAdmin);
         if (allowed.length) grant.addResourceScope(resource, allowed.join(' '));
@@ -175,9 +172,10 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
         clientId,
         targetType: 'grant',
         ip: req.ip,
-        details: { scopes: promptDetails.missingResourceScopes ?? {}, oidc: promptDetails.missingOIDCScope ?? [] },
+        details: { scopes: missingResourceScopes, oidc: missingOIDCScope },
       });
-      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      const { result, mergeWithLastSubmission } = consentResult(details, grantId);
+      await provider.interactionFinished(req, res, result, { mergeWithLastSubmission });
     } catch (err) {
       next(err);
     }
@@ -187,9 +185,10 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
     try {
       const details = await provider.interactionDetails(req, res);
       if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
+      const accountId = consentStep(details)?.accountId ?? details.session?.accountId;
       void audit.record({
-        actorType: details.session?.accountId ? 'user' : 'anonymous',
-        actorId: details.session?.accountId ?? null,
+        actorType: accountId ? 'user' : 'anonymous',
+        actorId: accountId ?? null,
         action: 'consent.denied',
         clientId: String(details.params.client_id),
         ip: req.ip,
