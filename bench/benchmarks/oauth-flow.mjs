@@ -9,6 +9,7 @@ const WARMUP = QUICK ? 1 : 3;
 const CONCURRENT = 4;
 const CONCURRENT_FLOWS = QUICK ? 4 : 40;
 const TARGET_SERVER_MS = 50;
+const LABELS = { 'pglite-disk': 'pglite (disk)', pglite: 'pglite (memory)', postgres: 'postgres' };
 const PASSWORD_CHECKS = QUICK ? 5 : 20;
 
 /** One flow as a client does it, over HTTP: registration, sign-in and consent, code exchange. */
@@ -93,7 +94,9 @@ async function measure(kind) {
   }
 }
 
-const results = [await measure('pglite')];
+// The embedded database as `npm start` runs it (a data directory on disk) is what the target is about;
+// in memory, as the tests run it, for comparison.
+const results = [await measure('pglite-disk'), await measure('pglite')];
 const pgProblem = await postgresProblem();
 if (pgProblem) console.log(`\n2. PostgreSQL part skipped: ${pgProblem}`);
 else results.push(await measure('postgres'));
@@ -102,7 +105,7 @@ printTable(
   `2. Full OAuth flow (register → authorize → login → consent → token; ${SEQUENTIAL} sequential flows, then ${CONCURRENT_FLOWS} by ${CONCURRENT} concurrent clients)`,
   ['database', 'flows/s seq', `flows/s ×${CONCURRENT}`, 'wall ms/flow', 'server ms/flow', 'p99', 'server w/o login', 'login (argon2)', 'password check', 'register', 'authorize', 'consent', 'token'],
   results.map((r) => [
-    r.database,
+    LABELS[r.database],
     r.sequentialPerSecond,
     r.concurrentPerSecond,
     r.wallMs.mean,
@@ -134,8 +137,8 @@ report({
   results,
   postgresSkipped: pgProblem,
   summary: [
-    ...results.map((r) => ({ metric: `flows/s sequential (${r.database})`, value: r.sequentialPerSecond.toFixed(1), detail: `×${CONCURRENT} concurrent: ${r.concurrentPerSecond.toFixed(1)}/s`, target: '-', verdict: '' })),
-    { metric: 'server ms per flow (pglite)', value: embedded.serverMs.mean.toFixed(1), detail: `login/argon2 ${embedded.stepsMs.login.toFixed(1)} ms`, target: `≤ ${TARGET_SERVER_MS}`, verdict: verdict(embedded.serverMs.mean <= TARGET_SERVER_MS) },
-    { metric: 'server ms per flow w/o login (pglite)', value: embedded.serverMsWithoutLogin.toFixed(1), detail: `password check alone ${embedded.passwordCheckMs.toFixed(1)} ms`, target: `≤ ${TARGET_SERVER_MS}`, verdict: verdict(embedded.serverMsWithoutLogin <= TARGET_SERVER_MS) },
+    ...results.map((r) => ({ metric: `flows/s sequential (${LABELS[r.database]})`, value: r.sequentialPerSecond.toFixed(1), detail: `×${CONCURRENT} concurrent: ${r.concurrentPerSecond.toFixed(1)}/s`, target: '-', verdict: '' })),
+    { metric: 'server ms per flow (pglite, disk)', value: embedded.serverMs.mean.toFixed(1), detail: `login/argon2 ${embedded.stepsMs.login.toFixed(1)} ms`, target: `≤ ${TARGET_SERVER_MS}`, verdict: verdict(embedded.serverMs.mean <= TARGET_SERVER_MS) },
+    { metric: 'server ms per flow w/o login (pglite, disk)', value: embedded.serverMsWithoutLogin.toFixed(1), detail: `password check alone ${embedded.passwordCheckMs.toFixed(1)} ms`, target: `≤ ${TARGET_SERVER_MS}`, verdict: verdict(embedded.serverMsWithoutLogin <= TARGET_SERVER_MS) },
   ],
 });

@@ -1,5 +1,9 @@
 // The servers the benchmarks run against, started in the calling process from the built workspace.
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { applyMigrations, connectDatabase } from '@mcp-gw/db';
 import { createAuthApp, connectRedis, closeRedis } from '@mcp-gw/auth-server';
 import { testAuthServerConfig } from '@mcp-gw/auth-server/testing';
 import { buildConfig, startMcpServer, seedDemoTickets } from '@mcp-gw/mcp-server';
@@ -12,10 +16,27 @@ const NO_LIMITS_MCP = { RATE_LIMIT_READ_PER_MINUTE: '1000000000', RATE_LIMIT_WRI
 const NO_LIMITS_AUTH = { REGISTRATION_RATE_LIMIT: '1000000000' };
 
 /**
- * A fresh migrated database: in-memory PGlite ('pglite'), or a new database on the PostgreSQL server
- * ('postgres', dropped by dispose()). The same helper the tests use.
+ * A fresh migrated database: in-memory PGlite ('pglite', the helper the tests use), PGlite in a
+ * temporary data directory ('pglite-disk', removed by dispose()), or a new database on the PostgreSQL
+ * server ('postgres', dropped by dispose()).
  */
 export async function openDatabase(kind) {
+  if (kind === 'pglite-disk') {
+    // The embedded database as `npm start` keeps it: in a data directory on disk.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-bench-'));
+    const url = `pglite:${dir}`;
+    const db = await connectDatabase(url);
+    await applyMigrations(db);
+    return {
+      db,
+      kind,
+      url,
+      async dispose() {
+        await db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
   const database = await createTestDatabase({ server: kind === 'postgres' ? PG_URL : undefined });
   return { db: database.db, kind, url: database.url, dispose: () => database.dispose() };
 }
