@@ -5,7 +5,7 @@ import { QUICK, postgresProblem, printTable, report, stats, verdict } from '../l
 import { openDatabase, startAuth } from '../lib/stack.mjs';
 
 const SEQUENTIAL = QUICK ? 4 : 40;
-const WARMUP = QUICK ? 1 : 3;
+const WARMUP = QUICK ? 1 : 10;
 const CONCURRENT = 4;
 const CONCURRENT_FLOWS = QUICK ? 4 : 40;
 const TARGET_SERVER_MS = 50;
@@ -31,29 +31,38 @@ function step(method, path) {
   return 'authorize'; // /auth, /auth/<uid> resumes and the interaction pages
 }
 
-async function measure(kind) {
+const ROUNDS = QUICK ? 1 : 4;
+
+/** One database's authorization server, and the flows measured on it. */
+async function open(kind) {
   const database = await openDatabase(kind);
   const auth = await startAuth(database.db);
+  const target = { kind, database, auth, flows: [], current: undefined };
+  auth.timer.onRequest = (method, path, ms) => {
+    const current = target.current;
+    if (!current) return;
+    current.server += ms;
+    current.requests += 1;
+    const s = step(method, path);
+    current.steps[s] = (current.steps[s] ?? 0) + ms;
+  };
+  return target;
+}
+
+async function sequentialFlows(target, count) {
+  for (let i = 0; i < count; i++) {
+    target.current = { server: 0, requests: 0, steps: {} };
+    const t = performance.now();
+    await flow(target.auth);
+    target.current.wall = performance.now() - t;
+    target.flows.push(target.current);
+    target.current = undefined;
+  }
+}
+
+async function finish(target) {
+  const { auth, flows } = target;
   try {
-    for (let i = 0; i < WARMUP; i++) await flow(auth);
-    const flows = [];
-    let current;
-    auth.timer.onRequest = (method, path, ms) => {
-      if (!current) return;
-      current.server += ms;
-      current.requests += 1;
-      const s = step(method, path);
-      current.steps[s] = (current.steps[s] ?? 0) + ms;
-    };
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      current = { server: 0, requests: 0, steps: {} };
-      const t = performance.now();
-      await flow(auth);
-      current.wall = performance.now() - t;
-      flows.push(current);
-    }
-    current = undefined;
-    auth.timer.onRequest = undefined;
     const wallTotal = flows.reduce((a, f) => a + f.wall, 0);
     // Concurrent clients: the server's capacity for whole flows (argon2 runs on the libuv pool).
     const t = performance.now();
@@ -77,7 +86,7 @@ async function measure(kind) {
     const server = stats(flows.map((f) => f.server));
     const wall = stats(flows.map((f) => f.wall));
     return {
-      database: kind,
+      database: target.kind,
       flows: flows.length,
       requestsPerFlow: flows[0].requests,
       sequentialPerSecond: (flows.length / wallTotal) * 1000,
@@ -90,20 +99,28 @@ async function measure(kind) {
     };
   } finally {
     await auth.close();
-    await database.dispose();
+    await target.database.dispose();
   }
 }
 
 // The embedded database as `npm start` runs it (a data directory on disk) is what the target is about;
-// in memory, as the tests run it, for comparison.
-// (--quick skips the in-memory row to stay within its time budget.)
-const results = [await measure('pglite-disk'), ...(QUICK ? [] : [await measure('pglite')])];
+// in memory, as the tests run it, and PostgreSQL for comparison (--quick skips the in-memory one to stay
+// within its time budget). All are warmed up first, then measured in interleaved rounds (A B C A B C …)
+// so that drift on the machine (JIT, GC, other load) falls on all of them alike.
 const pgProblem = await postgresProblem();
 if (pgProblem) console.log(`\n2. PostgreSQL part skipped: ${pgProblem}`);
-else results.push(await measure('postgres'));
+const kinds = ['pglite-disk', ...(QUICK ? [] : ['pglite']), ...(pgProblem ? [] : ['postgres'])];
+const targets = [];
+for (const kind of kinds) targets.push(await open(kind));
+for (const target of targets) for (let i = 0; i < WARMUP; i++) await flow(target.auth);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const target of targets) await sequentialFlows(target, SEQUENTIAL / ROUNDS);
+}
+const results = [];
+for (const target of targets) results.push(await finish(target));
 
 printTable(
-  `2. Full OAuth flow (register → authorize → login → consent → token; ${SEQUENTIAL} sequential flows, then ${CONCURRENT_FLOWS} by ${CONCURRENT} concurrent clients)`,
+  `2. Full OAuth flow (register → authorize → login → consent → token; ${SEQUENTIAL} sequential flows per database in ${ROUNDS} interleaved rounds after ${WARMUP} warm-up flows, then ${CONCURRENT_FLOWS} by ${CONCURRENT} concurrent clients)`,
   ['database', 'flows/s seq', `flows/s ×${CONCURRENT}`, 'wall ms/flow', 'server ms/flow', 'p99', 'server w/o login', 'login (argon2)', 'password check', 'register', 'authorize', 'consent', 'token'],
   results.map((r) => [
     LABELS[r.database],
