@@ -126,13 +126,14 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
   // PGlite starts its single backend at client_min_messages=debug3: every statement then formats and
   // sends "parse"/"bind" DEBUG notices nobody reads, about half of a short statement's time.
   await pglite.exec('SET client_min_messages = warning; SET log_min_messages = warning');
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) as never });
-  const query = createPgliteQuery(pglite, protocol);
+  const statements = createPgliteQuery(pglite, protocol);
+  // Prisma's statements take the same one-round-trip, prepared path as ours (pglite-query.ts).
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(statements.forPrisma() as never) as never });
   const conn: SqlConnection = {
     async execScript(sql) {
       await pglite.exec(sql);
     },
-    query,
+    query: statements.query,
   };
   return {
     kind,

@@ -2,6 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from './connect.js';
 import { toTextParam } from './pglite-query.js';
+import { applyMigrations } from './migrate.js';
+import { sqlEpochMs } from './sql-time.js';
 
 // The embedded database's one-round-trip query path must return what pglite.query() returns and
 // fail the way it fails, whatever its prepared-statement cache holds.
@@ -104,5 +106,80 @@ describe('embedded database queries', () => {
     const other = await connectDatabase('pglite:memory');
     await other.close();
     await expect(other.query('SELECT 1')).rejects.toThrow();
+  });
+});
+
+// Prisma's PGlite adapter runs on the same path (connect.ts): what Prisma writes it reads back the same,
+// its errors keep their codes, and its transactions commit, roll back and exclude other statements.
+describe('Prisma on the embedded database', () => {
+  let db: Database;
+
+  beforeAll(async () => {
+    db = await connectDatabase('pglite:memory');
+    await applyMigrations(db);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('reads back what it wrote: dates, JSON, string arrays, booleans, big integers, nulls', async () => {
+    const expiresAt = new Date('2031-02-03T04:05:06.789Z');
+    const payload = { nested: { list: [1, 'two', null], quote: 'say "hi" \\ bye' }, empty: {} };
+    await db.prisma.oidcArtifact.create({ data: { model: 'Session', key: 'k1', payload, expiresAt, accountId: null } });
+    const artifact = await db.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Session', key: 'k1' } } });
+    expect(artifact).toMatchObject({ payload, expiresAt, consumedAt: null, accountId: null });
+    // Stored as the UTC wall time, whatever the process's time zone (SQL agrees with Prisma).
+    const [row] = await db.query<{ ms: number }>(`SELECT ${sqlEpochMs('expires_at')} AS ms FROM oidc_artifact WHERE key = 'k1'`);
+    expect(row!.ms).toBe(expiresAt.getTime());
+
+    const redirectUris = ['https://a.example/cb', 'http://127.0.0.1/cb?x="y",z', ''];
+    await db.prisma.clientRegistration.create({ data: { clientId: 'c1', redirectUris, registeredVia: 'dcr' } });
+    expect((await db.prisma.clientRegistration.findUnique({ where: { clientId: 'c1' } }))?.redirectUris).toEqual(redirectUris);
+
+    const user = await db.prisma.user.create({ data: { email: 'p@example.com', name: 'P', passwordHash: 'x', isAdmin: true } });
+    const event = await db.prisma.auditEvent.create({ data: { actorType: 'user', actorId: user.id, action: 'test', outcome: 'success', details: { n: 1 } } });
+    expect(typeof event.id).toBe('bigint');
+    expect(await db.prisma.auditEvent.findUnique({ where: { id: event.id } })).toMatchObject({ action: 'test', details: { n: 1 } });
+    expect(await db.prisma.user.findUnique({ where: { email: 'p@example.com' } })).toMatchObject({ isAdmin: true, disabledAt: null });
+  });
+
+  it('keeps PostgreSQL error codes in Prisma errors and counts affected rows', async () => {
+    // (The PGlite adapter's errors carry PostgreSQL's code in `cause`, as with pglite.query().)
+    await expect(db.prisma.user.create({ data: { email: 'p@example.com', name: 'again', passwordHash: 'x' } })).rejects.toMatchObject({
+      cause: { kind: 'postgres', code: '23505' },
+    });
+    expect(await db.prisma.$executeRawUnsafe(`UPDATE app_user SET name = $1 WHERE email = $2`, 'Renamed', 'p@example.com')).toBe(1);
+    expect(await db.prisma.$executeRawUnsafe(`UPDATE app_user SET name = $1 WHERE email = $2`, 'Nobody', 'none@example.com')).toBe(0);
+    expect(await db.prisma.$queryRawUnsafe(`SELECT name FROM app_user WHERE email = $1`, 'p@example.com')).toEqual([{ name: 'Renamed' }]);
+  });
+
+  it('commits a transaction, rolls back a failed one, and runs other statements only outside it', async () => {
+    await db.prisma.$transaction(async (tx) => {
+      await tx.user.create({ data: { email: 'tx1@example.com', name: 'T1', passwordHash: 'x' } });
+    });
+    await expect(
+      db.prisma.$transaction(async (tx) => {
+        await tx.user.create({ data: { email: 'tx2@example.com', name: 'T2', passwordHash: 'x' } });
+        throw new Error('abandon');
+      }),
+    ).rejects.toThrow('abandon');
+    expect(await db.prisma.user.count({ where: { email: { in: ['tx1@example.com', 'tx2@example.com'] } } })).toBe(1);
+
+    // A statement sent while a transaction is open waits for it instead of joining it.
+    let inside!: () => void;
+    const opened = new Promise<void>((resolve) => (inside = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = db.prisma.$transaction(async (tx) => {
+      await tx.user.create({ data: { email: 'tx3@example.com', name: 'T3', passwordHash: 'x' } });
+      inside();
+      await held;
+      throw new Error('roll back');
+    });
+    await opened;
+    const outside = db.query<{ n: number }>(`SELECT count(*)::int AS n FROM app_user WHERE email = 'tx3@example.com'`);
+    release();
+    await expect(transaction).rejects.toThrow('roll back');
+    expect(await outside).toEqual([{ n: 0 }]);
   });
 });
