@@ -41,9 +41,12 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
     redis,
   );
 
-  const clientInfo = async (clientId: string) => {
+  // How the client registered is shown on the consent page only; the login page needs just the name.
+  const clientInfo = async (clientId: string, { withRegistration = false } = {}) => {
     const client = await provider.Client.find(clientId);
-    const [registration] = await db.query<{ registered_via: string }>('SELECT registered_via FROM client_registration WHERE client_id = $1', [clientId]);
+    const [registration] = withRegistration
+      ? await db.query<{ registered_via: string }>('SELECT registered_via FROM client_registration WHERE client_id = $1', [clientId])
+      : [];
     const redirectUri = client?.redirectUris?.[0];
     let redirectHost: string;
     try {
@@ -66,7 +69,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
         return void sendError(res, 400, 'invalid_request', `Unsupported interaction: ${details.prompt.name}`);
       }
       if (details.prompt.name === 'consent' && !consent) return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
-      const { name, redirectHost, client, registration, documentHost } = await clientInfo(clientId);
+      const { name, redirectHost, client, registration, documentHost } = await clientInfo(clientId, { withRegistration: consent !== undefined });
       const csrfToken = issueCsrfToken(req, res, secure);
       res.set('Cache-Control', 'no-store');
       if (!consent) {
