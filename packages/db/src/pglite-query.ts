@@ -4,19 +4,6 @@ import type { PGlite, protocol as PGliteProtocol } from '@electric-sql/pglite';
 type Messages = typeof PGliteProtocol.messages;
 type DatabaseError = InstanceType<Messages['DatabaseError']>;
 
-/**
- * One parameterised statement on the embedded database in a single round trip into PGlite.
- *
- * Why not `pglite.query()`: it makes six separate protocol calls per statement (parse, describe the
- * statement to learn parameter types, bind, describe the portal, execute, sync), parses every reply
- * message in between and copies its whole parser table for each result: ~0.9 ms for a primary-key
- * read. Sending Parse/Bind/Describe/Execute/Sync together, as a PostgreSQL client pipelines them, with
- * parameters in text form and their types inferred by the server (what node-postgres does on the
- * PostgreSQL path, so both kinds see the same SQL the same way) takes ~0.1–0.2 ms; a named prepared
- * statement per SQL text skips parsing and planning after the first run, ~0.05 ms. Results are
- * decoded with PGlite's own type parsers, so rows look exactly as `pglite.query()` returns them.
- * `protocol` is PGlite's module export, passed in so that only the embedded path loads PGlite.
- */
 export interface PgliteQueryOptions {
   /** 'array' answers each row as an array in column order (as pglite.query() does). */
   rowMode?: 'object' | 'array';
@@ -30,6 +17,19 @@ export interface PgliteQueryResult<R> {
   affectedRows: number;
 }
 
+/**
+ * One parameterised statement on the embedded database in a single round trip into PGlite.
+ *
+ * Why not `pglite.query()`: it makes six separate protocol calls per statement (parse, describe the
+ * statement to learn parameter types, bind, describe the portal, execute, sync), parses every reply
+ * message in between and copies its whole parser table for each result: ~0.9 ms for a primary-key
+ * read. Sending Parse/Bind/Describe/Execute/Sync together, as a PostgreSQL client pipelines them, with
+ * parameters in text form and their types inferred by the server (what node-postgres does on the
+ * PostgreSQL path, so both kinds see the same SQL the same way) takes ~0.1–0.2 ms; a named prepared
+ * statement per SQL text skips parsing and planning after the first run, ~0.05 ms. Results are
+ * decoded with PGlite's own type parsers, so rows look exactly as `pglite.query()` returns them.
+ * `protocol` is PGlite's module export, passed in so that only the embedded path loads PGlite.
+ */
 export function createPgliteQuery(pglite: PGlite, protocol: typeof PGliteProtocol) {
   const { serialize, Parser } = protocol;
   const sync = serialize.sync();
@@ -61,8 +61,8 @@ export function createPgliteQuery(pglite: PGlite, protocol: typeof PGliteProtoco
       else if (msg.name === 'rowDescription') {
         fields = (msg as InstanceType<Messages['RowDescriptionMessage']>).fields.map(({ name, dataTypeID }) => ({ name, dataTypeID }));
       } else if (msg.name === 'dataRow') {
-        const values = (msg as InstanceType<Messages['DataRowMessage']>).fields;
-        rows.push(asArray ? decodeArray(pglite, fields, values, options.parsers) : decodeRow(pglite, fields, values, options.parsers));
+        const cells = (msg as InstanceType<Messages['DataRowMessage']>).fields;
+        rows.push(asArray ? decodeArray(pglite, fields, cells, options.parsers) : decodeRow(pglite, fields, cells, options.parsers));
       } else if (msg.name === 'commandComplete') affectedRows = rowCount((msg as InstanceType<Messages['CommandCompleteMessage']>).text);
     });
     return { rows, fields, affectedRows, error };
@@ -76,8 +76,8 @@ export function createPgliteQuery(pglite: PGlite, protocol: typeof PGliteProtoco
       // protocol steps of another statement.
       pglite._runExclusiveQuery(async () => {
         if (pglite.closed) throw new Error('the embedded database is closed');
-        let result = run(sql, values, options);
         const stale = prepared.get(sql);
+        let result = run(sql, values, options);
         if (result.error && stale !== undefined && STALE_STATEMENT_CODES.has(result.error.code ?? '')) {
           // A schema change altered the statement's result type, or something deallocated it: prepare
           // it afresh once. Nothing ran, the statement failed before executing.
