@@ -63,6 +63,12 @@ describe('read tools', () => {
     expect(sc(limited).not_granted.map((p: { scope: string }) => p.scope)).toEqual(['tickets:write']);
     expect(sc(limited).tools_allowed).toEqual(['whoami', 'list_projects', 'search_tickets', 'get_ticket']);
     expect(text(limited)).toMatch(/Not granted: tickets:write .*reconnects the server/);
+
+    // Each set of scopes has its own answer: the full one is unchanged after the limited one was built.
+    const again = await call(alice, 'whoami');
+    expect(sc(again)).toMatchObject({ user_id: h.users.alice, not_granted: [] });
+    expect(sc(again).permissions.map((p: { scope: string }) => p.scope)).toEqual(['tickets:read', 'tickets:write']);
+    expect(text(again)).toContain('Every permission this server offers is granted.');
   });
 
   it('list_projects shows only the projects the user belongs to', async () => {

@@ -5,7 +5,7 @@ import type { McpServerConfig } from '../config.js';
 import { bearerAuth, insufficientScope, sendAuthError } from '../auth/bearer-auth.js';
 import type { GrantStatus } from '../auth/grant-status.js';
 import type { Principal } from '../auth/principal.js';
-import { isInitializeRequest, isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage } from '../mcp/sdk.js';
+import { isInitializeRequest, type JSONRPCMessage } from '../mcp/sdk.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 import { TOOL_SCOPES } from '../tools/tickets.js';
@@ -196,8 +196,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     const session = await findSession(req, res, sessionId, principal);
     if (!session) return;
     let body: unknown = read.body;
-    // Answers to server-initiated requests (elicitation) may belong to another replica's call.
-    if (checked.messages.some((m) => isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m))) {
+    // Answers to server-initiated requests (elicitation) may belong to another replica's call. The
+    // messages passed validateJsonRpcBody, so one without a method is a response (no schema parse per call).
+    if (checked.messages.some((m) => !isRequest(m))) {
       const keep = await sessions.routeResponses(session, checked.messages as JSONRPCMessage[]);
       if (keep.length === 0) {
         res.statusCode = 202;

@@ -7,7 +7,6 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   StreamableHTTPServerTransport,
   isJSONRPCErrorResponse,
-  isJSONRPCRequest,
   isJSONRPCResultResponse,
   restoreSession,
   type ClientCapabilities,
@@ -204,8 +203,10 @@ export class SessionManager {
       pending: new Map(),
     };
     const send = transport.send.bind(transport);
+    // Runs for every message the server sends: the SDK built it, so its shape is known and a structural
+    // check does what isJSONRPCRequest's schema parse would (a request has a method and an id).
     transport.send = async (message, options) => {
-      if (isJSONRPCRequest(message)) {
+      if ('method' in message && 'id' in message) {
         const wireId = `${this.instanceId}${ID_SEP}${String(message.id)}`;
         session.pending.set(wireId, message.id);
         message = { ...message, id: wireId };
