@@ -1,5 +1,10 @@
 // The floor: a bare MCP SDK Streamable HTTP server with one echo tool, one session per client, on
 // node:http with no middleware, no auth and no database. Nothing the product does can be cheaper.
+//
+// With `answer`, the same bare server's one tool answers a fixed tool result under an output schema
+// instead of echoing: given whoami's own result and output schema, it measures what the SDK alone pays
+// for that answer (output validated against the schema, the larger message), so the product's own
+// per-call work can be read apart from what the answer costs.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -7,8 +12,14 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
-function buildServer() {
+/** @param {{ result: object, outputShape: import('zod').ZodRawShape } | undefined} answer */
+function buildServer(answer) {
   const server = new McpServer({ name: 'bench-floor', version: '0.1.0' });
+  if (answer) {
+    const outputSchema = z.object(answer.outputShape);
+    server.registerTool('answer', { title: 'Answer', description: 'Answers a fixed result', inputSchema: z.object({}), outputSchema }, async () => answer.result);
+    return server;
+  }
   server.registerTool(
     'echo',
     { title: 'Echo', description: 'Echoes its text', inputSchema: { text: z.string() } },
@@ -23,7 +34,8 @@ async function readJson(req) {
   return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
 }
 
-export async function startFloorServer() {
+/** @param {{ answer?: { result: object, outputShape: import('zod').ZodRawShape } }} [options] */
+export async function startFloorServer(options = {}) {
   const sessions = new Map();
   const server = http.createServer(async (req, res) => {
     try {
@@ -44,7 +56,7 @@ export async function startFloorServer() {
           onsessioninitialized: (id) => sessions.set(id, transport),
           onsessionclosed: (id) => sessions.delete(id),
         });
-        await buildServer().connect(transport);
+        await buildServer(options.answer).connect(transport);
       }
       await transport.handleRequest(req, res, body);
     } catch (err) {
