@@ -14,10 +14,12 @@
 # so the runtime is pruned with a filtered production install instead (same effect: only the
 # production dependencies of that one app and its workspace packages).
 #
-# Base image pinned by full version tag. To pin by digest as well, build with
-#   --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@sha256:<digest>
-# (`docker buildx imagetools inspect node:20.20.2-bookworm-slim` prints it).
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Base image pinned by full version tag: Node 24, an LTS line in support (Node 20 reached its end of
+# life in April 2026 and gets no security fixes). CI runs the whole test suite on this exact version
+# (.ci/run reads it from here). To pin by digest as well, build with
+#   --build-arg NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:<digest>
+# (`docker buildx imagetools inspect node:24.21.0-bookworm-slim` prints it).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 ARG PNPM_VERSION=10.34.0
 
 # ---------------------------------------------------------------------------------------------

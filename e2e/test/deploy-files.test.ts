@@ -270,8 +270,23 @@ describe('Dockerfile', () => {
       if (names.has(stage.from)) continue; // FROM an earlier stage
       const image = stage.from.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, n: string) => args[n] ?? `<unset ${n}>`);
       expect(isPinned(image), `FROM ${stage.from} → ${image}`).toBe(true);
-      expect(image).toMatch(/^node:20\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/);
+      expect(image).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/);
     }
+  });
+
+  it('runs a Node LTS line still in support, the exact version CI tests on', () => {
+    const image = dockerfile().args.NODE_IMAGE!;
+    const version = /^node:(\d+)\.(\d+)\.(\d+)-/.exec(image);
+    expect(version, image).not.toBeNull();
+    const major = Number(version![1]);
+    // Even majors are the LTS lines; 20 and older are past their end of life (Node 20: April 2026).
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
+    // .ci/run takes the version from the Dockerfile and runs the test command with that Node.
+    const ci = read('.ci/run');
+    expect(ci).toMatch(/IMAGE_NODE_VERSION=.*ARG NODE_IMAGE=node:/);
+    expect(ci).toMatch(/"node-linux-\$IMAGE_NODE_ARCH@\$IMAGE_NODE_VERSION"/);
+    expect(ci).toMatch(/PATH="\$IMAGE_NODE_BIN:\$PATH" npm test\n/);
   });
 
   it('builds with a frozen lockfile and turbo, and prunes to production dependencies', () => {
