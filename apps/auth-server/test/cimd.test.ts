@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { authorize, createTestDatabase, pkcePair, startDocumentServer, tokenRequest, type DocumentServer, type TestDatabase } from '@mcp-gw/testkit';
@@ -207,5 +211,14 @@ describe('Client ID Metadata Documents', () => {
   it('refuses a document whose redirect URIs break the registration policy', async () => {
     const clientId = docs.set('/evil-redirect', () => ({ body: { client_id: clientId, redirect_uris: ['http://evil.example/cb'], token_endpoint_auth_method: 'none' } }));
     await refused(as, clientId, 'http://evil.example/cb');
+  });
+
+  it('reaches the Agent of Node\'s fetch in a process where nothing has used fetch yet', async () => {
+    // Node loads its undici (and registers the dispatcher the loopback setting builds on) lazily: a
+    // server starting with the unsafe setting, before any fetch, crashed on start.
+    const built = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/registration/client-id-metadata.js')).href;
+    const script = `const { metadataFetch } = await import(${JSON.stringify(built)}); console.log(typeof metadataFetch(true));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(stdout.trim()).toBe('function');
   });
 });

@@ -49,8 +49,23 @@ type FetchOptions = RequestInit & { dispatcher?: unknown };
  */
 export function metadataFetch(unsafeAllowLoopback: boolean): (url: string | URL, options: FetchOptions) => Promise<Response> {
   if (!unsafeAllowLoopback) return (url, options) => fetch(url, options as RequestInit);
-  const Agent = ((globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')] as { constructor: new (o: unknown) => unknown })
-    .constructor;
+  const Agent = fetchAgentClass();
   const insecure = new Agent({ connect: { rejectUnauthorized: false } });
   return (url, options) => fetch(url, { ...options, dispatcher: insecure } as RequestInit);
+}
+
+/**
+ * The Agent class of the undici inside Node's fetch (no undici package of our own: a dispatcher from
+ * another undici version may not speak the same handler API). Node registers its global dispatcher
+ * when it loads undici, which it does lazily: reading the global `Response` loads it (oidc-provider
+ * reaches its own SSRF-protected Agent the same way). Both symbols: Node's undici moved to `.2`.
+ */
+function fetchAgentClass(): new (options: unknown) => unknown {
+  void Response;
+  const globals = globalThis as Record<symbol, unknown>;
+  const dispatcher = (globals[Symbol.for('undici.globalDispatcher.2')] ?? globals[Symbol.for('undici.globalDispatcher.1')]) as
+    | { constructor: new (options: unknown) => unknown }
+    | undefined;
+  if (!dispatcher) throw new Error("cannot reach the Agent of Node's fetch (undici global dispatcher not found)");
+  return dispatcher.constructor;
 }
