@@ -8,6 +8,7 @@ import {
   bearerChallenge,
   extractBearerToken,
   type Logger,
+  type VerifiedAccessToken,
 } from '@mcp-gw/shared';
 import { resourceMetadataUrl, type McpServerConfig } from '../config.js';
 import { sendJson } from '../http/jsonrpc.js';
@@ -72,12 +73,73 @@ export function insufficientScope(principal: Principal, required: readonly strin
 
 /**
  * Bearer token authentication for /mcp (RFC 6750 header only): verifies the JWT, checks its grant is
- * still active in the database (revocation), and attaches the SDK's AuthInfo to the request. Resolves
- * to the principal, or to undefined once it has answered the request with the challenge.
+ * still active in the database (revocation), and attaches the SDK's AuthInfo to the request. Returns
+ * the principal, or undefined once it has answered the request with the challenge. The answer is
+ * immediate (no promise) when the token was verified before and its grant is known active, the case of
+ * every call after a session's first: nothing is waited for, so nothing is deferred.
  */
-export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, res: ServerResponse) => Promise<Principal | undefined> {
+export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, res: ServerResponse) => Principal | undefined | Promise<Principal | undefined> {
   const { config, verifier, grants, metrics, logger } = options;
-  return async (req, res) => {
+  // One principal and AuthInfo per verified token (the verifier keeps that object while it remembers the token).
+  const identities = new WeakMap<VerifiedAccessToken, { principal: Principal; auth: AuthInfo }>();
+  const identityOf = (verified: VerifiedAccessToken, token: string) => {
+    let identity = identities.get(verified);
+    if (!identity) {
+      const principal: Principal = {
+        sub: verified.sub,
+        clientId: verified.clientId,
+        scopes: verified.scopes,
+        grantId: verified.grantId,
+        jti: verified.jti,
+        expiresAt: verified.expiresAt,
+      };
+      identity = { principal, auth: toAuthInfo(principal, token, config.MCP_RESOURCE_URL) };
+      identities.set(verified, identity);
+    }
+    return identity;
+  };
+
+  const verifyAndCheck = async (req: IncomingMessage, res: ServerResponse, token: string): Promise<Principal | undefined> => {
+    if (!verifier.jwks.ready) {
+      try {
+        await verifier.jwks.refresh(true);
+      } catch (err) {
+        // The keys cannot be loaded (authorization server unreachable): not the client's fault.
+        logger.error({ err }, 'cannot load the authorization server signing keys');
+        metrics.authFailures.inc({ reason: 'verifier_unavailable' });
+        sendVerifierUnavailable(res);
+        return undefined;
+      }
+    }
+    try {
+      const verified = await verifier.verify(token);
+      if (!verified.grantId) throw new InvalidTokenError('The access token has no grant id (gid); it cannot be checked for revocation');
+      const { principal, auth } = identityOf(verified, token);
+      if (!(await grants.isActive(verified.grantId))) {
+        options.onGrantRevoked?.(verified.grantId);
+        metrics.authFailures.inc({ reason: 'revoked' });
+        options.onDenied?.(req, 'grant_revoked', principal);
+        sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
+        return undefined;
+      }
+      (req as AuthenticatedRequest).auth = auth;
+      return principal;
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        metrics.authFailures.inc({ reason: err.error });
+        options.onDenied?.(req, err.errorDescription);
+        sendAuthError(res, config, err);
+        return undefined;
+      }
+      // The keys could not be loaded (AS unreachable on first use): not the client's fault.
+      logger.error({ err }, 'token verification failed unexpectedly');
+      metrics.authFailures.inc({ reason: 'verifier_unavailable' });
+      sendVerifierUnavailable(res);
+      return undefined;
+    }
+  };
+
+  return (req, res) => {
     // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
     if (hasQueryToken(req.url)) {
       metrics.authFailures.inc({ reason: 'query_token' });
@@ -111,49 +173,14 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
       sendAuthError(res, config, undefined);
       return undefined;
     }
-    if (!verifier.jwks.ready) {
-      try {
-        await verifier.jwks.refresh(true);
-      } catch (err) {
-        // The keys cannot be loaded (authorization server unreachable): not the client's fault.
-        logger.error({ err }, 'cannot load the authorization server signing keys');
-        metrics.authFailures.inc({ reason: 'verifier_unavailable' });
-        sendVerifierUnavailable(res);
-        return undefined;
-      }
-    }
-    try {
-      const verified = await verifier.verify(token);
-      if (!verified.grantId) throw new InvalidTokenError('The access token has no grant id (gid); it cannot be checked for revocation');
-      const principal: Principal = {
-        sub: verified.sub,
-        clientId: verified.clientId,
-        scopes: verified.scopes,
-        grantId: verified.grantId,
-        jti: verified.jti,
-        expiresAt: verified.expiresAt,
-      };
-      if (!(await grants.isActive(verified.grantId))) {
-        options.onGrantRevoked?.(verified.grantId);
-        metrics.authFailures.inc({ reason: 'revoked' });
-        options.onDenied?.(req, 'grant_revoked', principal);
-        sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
-        return undefined;
-      }
-      (req as AuthenticatedRequest).auth = toAuthInfo(principal, token, config.MCP_RESOURCE_URL);
+    // Verified before, grant known active (remembered while the revocation feed is live): what
+    // verify and isActive would answer, without their promises.
+    const known = verifier.jwks.ready ? verifier.remembered(token) : undefined;
+    if (known?.grantId && grants.knownActive(known.grantId)) {
+      const { principal, auth } = identityOf(known, token);
+      (req as AuthenticatedRequest).auth = auth;
       return principal;
-    } catch (err) {
-      if (err instanceof OAuthError) {
-        metrics.authFailures.inc({ reason: err.error });
-        options.onDenied?.(req, err.errorDescription);
-        sendAuthError(res, config, err);
-        return undefined;
-      }
-      // The keys could not be loaded (AS unreachable on first use): not the client's fault.
-      logger.error({ err }, 'token verification failed unexpectedly');
-      metrics.authFailures.inc({ reason: 'verifier_unavailable' });
-      sendVerifierUnavailable(res);
-      return undefined;
     }
+    return verifyAndCheck(req, res, token);
   };
 }

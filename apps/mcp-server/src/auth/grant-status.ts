@@ -49,6 +49,16 @@ export class GrantStatus {
     this.forgetAll();
   }
 
+  /**
+   * True when the grant is remembered as active right now (what `isActive` would answer without a
+   * database read); false means "not known", not "revoked": ask `isActive` then.
+   */
+  knownActive(grantId: string): boolean {
+    if (!this.caching) return false;
+    const until = this.remembered.get(grantId);
+    return until !== undefined && until > this.now();
+  }
+
   async isActive(grantId: string): Promise<boolean> {
     const now = this.now();
     if (this.caching) {

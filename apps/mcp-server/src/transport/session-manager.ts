@@ -5,7 +5,6 @@ import type { Logger } from '@mcp-gw/shared';
 import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
-  StreamableHTTPServerTransport,
   isJSONRPCErrorResponse,
   isJSONRPCResultResponse,
   restoreSession,
@@ -17,6 +16,7 @@ import {
 } from '../mcp/sdk.js';
 import type { Principal } from '../auth/principal.js';
 import type { Metrics } from '../observability/metrics.js';
+import { NodeStreamableHttpTransport } from './streamable-http.js';
 import { LocalSessionBus, MemorySessionStore, type SessionBus, type SessionBusEvent, type SessionRecord, type SessionStore } from './session-store.js';
 
 /** A session live in this process (its transport and server); the record may be shared. */
@@ -24,7 +24,7 @@ export interface Session {
   id: string;
   /** Owner, grant (of the token that opened it, or of the latest used on it) and negotiated state. */
   record: SessionRecord;
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHttpTransport;
   server: McpServer;
   lastSeenAt: number;
   /** Server-initiated requests (elicitation) awaiting the client's answer: wire id → SDK id. */
@@ -163,9 +163,11 @@ export class SessionManager {
     if (!pending) {
       pending = (async () => {
         const server = this.options.createServer();
-        const session = this.register(record, server, this.createTransport(record.id));
+        const transport = this.createTransport(record.id);
+        transport.restore(record.id);
+        const session = this.register(record, server, transport);
         await server.connect(session.transport);
-        restoreSession(server, session.transport, { sessionId: record.id, clientCapabilities: record.clientCapabilities, clientInfo: record.clientInfo });
+        restoreSession(server, { clientCapabilities: record.clientCapabilities, clientInfo: record.clientInfo });
         this.options.logger.info({ session: record.id, sub: record.sub, client_id: record.clientId }, 'session continued on this replica');
         return session;
       })().finally(() => this.restoring.delete(record.id));
@@ -174,8 +176,8 @@ export class SessionManager {
     return pending;
   }
 
-  private createTransport(id: string, onsessioninitialized?: () => Promise<void>): StreamableHTTPServerTransport {
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+  private createTransport(id: string, onsessioninitialized?: () => Promise<void>): NodeStreamableHttpTransport {
+    const transport: NodeStreamableHttpTransport = new NodeStreamableHttpTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized,
       eventStore: this.options.createEventStore?.(id),
@@ -193,7 +195,7 @@ export class SessionManager {
   }
 
   /** Adds a live session and tags its server-initiated requests with this instance's id. */
-  private register(record: SessionRecord, server: McpServer, transport: StreamableHTTPServerTransport): Session {
+  private register(record: SessionRecord, server: McpServer, transport: NodeStreamableHttpTransport): Session {
     const session: Session = {
       id: record.id,
       record,
@@ -299,7 +301,7 @@ export class SessionManager {
     }
   }
 
-  private forget(id: string, transport: StreamableHTTPServerTransport | undefined, reason: string): boolean {
+  private forget(id: string, transport: NodeStreamableHttpTransport | undefined, reason: string): boolean {
     const session = this.sessions.get(id);
     if (!session || (transport && session.transport !== transport)) return false;
     this.sessions.delete(id);
