@@ -98,6 +98,28 @@ describe('GrantStatus', () => {
     expect(await grants.isActive(short)).toBe(false);
   });
 
+  it('knownActive is true only for a grant remembered as active right now (never a database read)', async () => {
+    let now = Date.now();
+    const grants = new GrantStatus(db.prisma, { ttlMs: 5_000, now: () => now });
+    const gid = await grant();
+    // No feed: nothing is remembered, so nothing is known.
+    expect(await grants.isActive(gid)).toBe(true);
+    expect(grants.knownActive(gid)).toBe(false);
+    grants.feedUp();
+    expect(grants.knownActive(gid)).toBe(false);
+    expect(await grants.isActive(gid)).toBe(true);
+    expect(grants.knownActive(gid)).toBe(true);
+    // A notice naming it, the time to live passing, the feed going down: each makes it unknown again.
+    grants.revoked({ type: 'grant', grantIds: [gid] });
+    expect(grants.knownActive(gid)).toBe(false);
+    expect(await grants.isActive(gid)).toBe(true);
+    now += 5_001;
+    expect(grants.knownActive(gid)).toBe(false);
+    expect(await grants.isActive(gid)).toBe(true);
+    grants.feedDown();
+    expect(grants.knownActive(gid)).toBe(false);
+  });
+
   it('a time to live of 0 turns remembering off', async () => {
     const grants = new GrantStatus(db.prisma, { ttlMs: 0 });
     grants.feedUp();

@@ -279,6 +279,26 @@ describe('AccessTokenVerifier: remembering verified tokens', () => {
     }
   });
 
+  it('remembered() gives what verify would, only when it needs no I/O: a token verified before, no revocation callback', async () => {
+    const now = freezeClock();
+    const v = new AccessTokenVerifier({ issuer: as.issuer, audience: RESOURCE, jwks: verifier.jwks, verifiedCacheMs: 3600_000 });
+    const token = await as.sign({ iat: now, exp: now + 60 });
+    expect(v.remembered(token)).toBeUndefined();
+    const verified = await v.verify(token);
+    expect(v.remembered(token)).toBe(verified);
+    expect(v.remembered(`${token}x`)).toBeUndefined();
+    // Past exp (and the skew) it is not an answer any more: verify refuses it.
+    vi.setSystemTime((now + 66) * 1000);
+    expect(v.remembered(token)).toBeUndefined();
+    await refusedWith(token, 'The access token expired', v);
+
+    // With a revocation callback every call must ask it: never answered without a promise.
+    const withCallback = new AccessTokenVerifier({ issuer: as.issuer, audience: RESOURCE, jwks: verifier.jwks, isRevoked: async () => false });
+    const fresh = await as.sign();
+    await withCallback.verify(fresh);
+    expect(withCallback.remembered(fresh)).toBeUndefined();
+  });
+
   it('remembers nothing with verifiedCacheMs 0', async () => {
     const v = new AccessTokenVerifier({ issuer: as.issuer, audience: RESOURCE, jwks: verifier.jwks, verifiedCacheMs: 0 });
     const getKey = vi.spyOn(v.jwks, 'getKey');
