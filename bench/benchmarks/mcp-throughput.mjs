@@ -14,7 +14,7 @@ const TARGET_VS_FLOOR = 0.8;
 const child = fork(fileURLToPath(new URL('../lib/mcp-targets.mjs', import.meta.url)), process.argv.includes('--postgres') ? ['--postgres'] : [], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   // BENCH_PROFILE=1 writes a CPU profile of the servers under load (bench/results/profiles/).
-  execArgv: process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../results/profiles/', import.meta.url))}`] : [],
+  execArgv: ['--expose-gc', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../results/profiles/', import.meta.url))}`] : [])],
 });
 const ready = await new Promise((resolve, reject) => {
   child.once('message', resolve);
@@ -37,6 +37,23 @@ const targets = {
 };
 
 const ROUNDS = QUICK ? 2 : 3;
+
+/**
+ * A full collection in the servers' process before each slice: otherwise a slice pays for the garbage
+ * the slice before it left (the database reads of get_ticket leave a lot), and which target follows
+ * which is then part of its figure.
+ */
+function settle() {
+  return new Promise((resolve) => {
+    const onMessage = (m) => {
+      if (m?.type !== 'settled') return;
+      child.off('message', onMessage);
+      resolve();
+    };
+    child.on('message', onMessage);
+    child.send({ type: 'settle' });
+  });
+}
 
 async function openClients(target, concurrency) {
   const clients = Array.from({ length: concurrency }, () => new McpHttpClient(target.url, { token: target.token }));
@@ -63,6 +80,7 @@ async function measureLevel(concurrency) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const [key, target] of entries) {
       const call = (i) => open[key][i].callTool(target.tool, target.args);
+      await settle();
       const run = await closedLoop({ concurrency, durationMs: MEASURE_MS / ROUNDS, fn: call });
       acc[key].latencies.push(...run.latencies);
       acc[key].errors += run.errors;
@@ -105,7 +123,7 @@ for (const r of results) {
   }
 }
 printTable(
-  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up; get_ticket ${ready.ticketId}, whoami, echo, whoami's answer on the bare SDK)`,
+  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up, a full GC in the servers before each slice; get_ticket ${ready.ticketId}, whoami, echo, whoami's answer on the bare SDK)`,
   ['clients', 'server', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors'],
   rows,
 );

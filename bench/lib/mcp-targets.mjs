@@ -47,4 +47,10 @@ const shutdown = async () => {
   process.exit(0);
 };
 process.on('disconnect', shutdown);
+// The parent asks for a full collection between measured slices (see settle() in mcp-throughput.mjs).
+process.on('message', (m) => {
+  if (m?.type !== 'settle') return;
+  globalThis.gc?.();
+  process.send({ type: 'settled' });
+});
 process.on('SIGTERM', shutdown);
