@@ -66,7 +66,7 @@ async function openClients(target, concurrency) {
 
 /**
  * Every target at one concurrency: each warmed up, then measured in ROUNDS interleaved slices
- * (A B C … A B C …) so that drift on the machine (JIT, GC, other load) falls on all of them alike.
+ * (A B C … C B A …) so that drift on the machine (JIT, GC, other load) falls on all of them alike.
  */
 async function measureLevel(concurrency) {
   const entries = Object.entries(targets);
@@ -78,7 +78,13 @@ async function measureLevel(concurrency) {
   }
   const acc = Object.fromEntries(entries.map(([key]) => [key, { latencies: [], errors: 0, elapsedMs: 0, firstError: undefined }]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [key, target] of entries) {
+    // The order turns each round, and runs backwards every other round: which target runs after which
+    // measurably moves a figure (code warmed on another tool's shapes), so no target always follows
+    // the same one, and of two neighbours each goes first in some round.
+    const turn = (round * Math.max(1, Math.floor(entries.length / ROUNDS))) % entries.length;
+    const order = [...entries.slice(turn), ...entries.slice(0, turn)];
+    if (round % 2 === 1) order.reverse();
+    for (const [key, target] of order) {
       const call = (i) => open[key][i].callTool(target.tool, target.args);
       await settle();
       const run = await closedLoop({ concurrency, durationMs: MEASURE_MS / ROUNDS, fn: call });
@@ -123,7 +129,7 @@ for (const r of results) {
   }
 }
 printTable(
-  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up, a full GC in the servers before each slice; get_ticket ${ready.ticketId}, whoami, echo, whoami's answer on the bare SDK)`,
+  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up, a full GC in the servers before each slice, the order turned each round; get_ticket ${ready.ticketId}, whoami, echo, whoami's answer on the bare SDK)`,
   ['clients', 'server', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors'],
   rows,
 );
