@@ -70,23 +70,17 @@ export class AccessTokenVerifier {
    * otherwise; then call `verify`. Lets a hot path skip the promises when nothing needs waiting for.
    */
   remembered(token: string): VerifiedAccessToken | undefined {
-    if (this.options.isRevoked) return undefined;
-    const remembered = this.verified.get(token);
-    if (remembered && remembered.until > Date.now() && remembered.keys === this.jwks.version) return remembered.value;
-    return undefined;
+    return this.options.isRevoked ? undefined : this.stillVerified(token);
   }
 
   async verify(token: string): Promise<VerifiedAccessToken> {
     if (!token || token.length > 8192 || !hasThreeParts(token)) {
       throw new InvalidTokenError('The access token is malformed');
     }
-    const remembered = this.verified.get(token);
+    const remembered = this.stillVerified(token);
     if (remembered) {
-      if (remembered.until > Date.now() && remembered.keys === this.jwks.version) {
-        await this.checkRevoked(remembered.value);
-        return remembered.value;
-      }
-      this.verified.delete(token);
+      await this.checkRevoked(remembered);
+      return remembered;
     }
     const verified = await this.verifySignatureAndClaims(token);
     if (this.cacheMs > 0) {
@@ -97,6 +91,15 @@ export class AccessTokenVerifier {
     }
     await this.checkRevoked(verified);
     return verified;
+  }
+
+  /** The remembered result for `token` while it may still be taken as verified; a stale one is dropped. */
+  private stillVerified(token: string): VerifiedAccessToken | undefined {
+    const remembered = this.verified.get(token);
+    if (!remembered) return undefined;
+    if (remembered.until > Date.now() && remembered.keys === this.jwks.version) return remembered.value;
+    this.verified.delete(token);
+    return undefined;
   }
 
   private async checkRevoked(verified: VerifiedAccessToken): Promise<void> {

@@ -56,18 +56,15 @@ export class GrantStatus {
   knownActive(grantId: string): boolean {
     if (!this.caching) return false;
     const until = this.remembered.get(grantId);
-    return until !== undefined && until > this.now();
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.remembered.delete(grantId);
+    return false;
   }
 
   async isActive(grantId: string): Promise<boolean> {
+    if (this.knownActive(grantId)) return true;
     const now = this.now();
-    if (this.caching) {
-      const until = this.remembered.get(grantId);
-      if (until !== undefined) {
-        if (until > now) return true;
-        this.remembered.delete(grantId);
-      }
-    }
     const generation = this.generation;
     const expiry = await activeGrantExpiry(this.prisma, grantId, new Date(now));
     if (expiry === undefined) return false;

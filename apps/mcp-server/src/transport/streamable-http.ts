@@ -13,6 +13,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '../mcp/sdk.js';
+import { JSONRPC, sendJsonRpcError } from '../http/jsonrpc.js';
 
 /** The SSE keep-alive comment interval (the SDK's default). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -81,7 +82,8 @@ export class NodeStreamableHttpTransport implements Transport {
   private closed = false;
   private readonly streams = new Map<string, SseStream>();
   private readonly requestStream = new Map<RequestId, string>();
-  private readonly responses = new Map<RequestId, JSONRPCMessage>();
+  /** Requests of open streams that have their answer (a stream ends when all of its requests do). */
+  private readonly answered = new Set<RequestId>();
   /** Streams whose client holds an event id: it may come back for what was sent while it was away. */
   private readonly resumable = new Set<string>();
   private readonly keepAliveMs: number;
@@ -107,7 +109,7 @@ export class NodeStreamableHttpTransport implements Transport {
 
   /** Serves one request of this session: POST, GET or DELETE; `body` is the parsed JSON of a POST. */
   async handleRequest(req: AuthenticatedIncomingMessage, res: ServerResponse, body?: unknown): Promise<void> {
-    if (this.closed) return sendError(res, 404, -32001, 'Session not found');
+    if (this.closed) return sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
     switch (req.method) {
       case 'POST':
         return this.handlePost(req, res, body);
@@ -118,32 +120,32 @@ export class NodeStreamableHttpTransport implements Transport {
       default:
         this.onerror?.(new Error('Method not allowed.'));
         res.setHeader('Allow', 'GET, POST, DELETE');
-        return sendError(res, 405, -32000, 'Method not allowed.');
+        return sendJsonRpcError(res, 405, JSONRPC.SERVER_ERROR, 'Method not allowed.');
     }
   }
 
   private async handlePost(req: AuthenticatedIncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const accept = header(req, 'accept');
     if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
-      return this.refuse(res, 406, -32000, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+      return this.refuse(res, 406, JSONRPC.SERVER_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
     }
     if (Array.isArray(body) && body.length > MAX_BATCH_SIZE) {
-      return this.refuse(res, 400, -32600, `Invalid Request: Batch must not exceed ${MAX_BATCH_SIZE} messages`);
+      return this.refuse(res, 400, JSONRPC.INVALID_REQUEST, `Invalid Request: Batch must not exceed ${MAX_BATCH_SIZE} messages`);
     }
     let messages: JSONRPCMessage[];
     try {
       messages = (Array.isArray(body) ? body : [body]).map((m) => JSONRPCMessageSchema.parse(m));
     } catch {
-      return this.refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+      return this.refuse(res, 400, JSONRPC.PARSE_ERROR, 'Parse error: Invalid JSON-RPC message');
     }
     // The schema check only for what names itself initialize: a failed parse is the costly path.
     const init = messages.find((m) => 'method' in m && m.method === 'initialize' && isInitializeRequest(m));
     if (init) {
       if (this.initialized && this.sessionId !== undefined) {
-        return this.refuse(res, 400, -32600, 'Invalid Request: Server already initialized');
+        return this.refuse(res, 400, JSONRPC.INVALID_REQUEST, 'Invalid Request: Server already initialized');
       }
       if (messages.length > 1) {
-        return this.refuse(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
+        return this.refuse(res, 400, JSONRPC.INVALID_REQUEST, 'Invalid Request: Only one initialization request is allowed');
       }
       this.sessionId = this.options.sessionIdGenerator();
       this.initialized = true;
@@ -151,7 +153,7 @@ export class NodeStreamableHttpTransport implements Transport {
     } else if (!this.validSession(req, res) || !this.validProtocolVersion(req, res)) {
       return;
     }
-    if (this.closed) return sendError(res, 404, -32001, 'Session not found');
+    if (this.closed) return sendJsonRpcError(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
 
     const authInfo = req.auth;
     const requestInfo = requestInfoOf(req);
@@ -192,13 +194,13 @@ export class NodeStreamableHttpTransport implements Transport {
 
   private async handleGet(req: AuthenticatedIncomingMessage, res: ServerResponse): Promise<void> {
     if (!header(req, 'accept')?.includes('text/event-stream')) {
-      return this.refuse(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+      return this.refuse(res, 406, JSONRPC.SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
     }
     if (!this.validSession(req, res) || !this.validProtocolVersion(req, res)) return;
     const lastEventId = this.options.eventStore ? header(req, 'last-event-id') : undefined;
     if (lastEventId) return this.replay(lastEventId, res);
     if (this.streams.has(STANDALONE_STREAM)) {
-      return this.refuse(res, 409, -32000, 'Conflict: Only one SSE stream is allowed per session');
+      return this.refuse(res, 409, JSONRPC.SERVER_ERROR, 'Conflict: Only one SSE stream is allowed per session');
     }
     this.openStream(STANDALONE_STREAM, res);
     const stream = this.streams.get(STANDALONE_STREAM);
@@ -211,8 +213,8 @@ export class NodeStreamableHttpTransport implements Transport {
     try {
       if (store.getStreamIdForEventId) {
         const known = await store.getStreamIdForEventId(lastEventId);
-        if (!known) return this.refuse(res, 400, -32000, 'Invalid event ID format');
-        if (this.streams.has(known)) return this.refuse(res, 409, -32000, 'Conflict: Stream already has an active connection');
+        if (!known) return this.refuse(res, 400, JSONRPC.SERVER_ERROR, 'Invalid event ID format');
+        if (this.streams.has(known)) return this.refuse(res, 409, JSONRPC.SERVER_ERROR, 'Conflict: Stream already has an active connection');
       }
       this.writeSseHead(res);
       const replayed = new Set<string>();
@@ -234,8 +236,7 @@ export class NodeStreamableHttpTransport implements Transport {
       this.resumable.add(streamId);
     } catch (err) {
       this.onerror?.(err as Error);
-      if (!res.headersSent) sendError(res, 500, -32000, 'Error replaying events');
-      else res.end();
+      sendJsonRpcError(res, 500, JSONRPC.SERVER_ERROR, 'Error replaying events');
     }
   }
 
@@ -272,9 +273,9 @@ export class NodeStreamableHttpTransport implements Transport {
     let related: RequestId[] = [];
     let complete = false;
     if (response) {
-      this.responses.set(requestId, message);
+      this.answered.add(requestId);
       related = [...this.requestStream].filter(([, sid]) => sid === streamId).map(([id]) => id);
-      complete = related.every((id) => this.responses.has(id));
+      complete = related.every((id) => this.answered.has(id));
     }
     const stream = this.streams.get(streamId);
     if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) {
@@ -283,7 +284,7 @@ export class NodeStreamableHttpTransport implements Transport {
     }
     if (!complete) return;
     for (const id of related) {
-      this.responses.delete(id);
+      this.answered.delete(id);
       this.requestStream.delete(id);
     }
     const wasResumable = this.resumable.delete(streamId);
@@ -311,7 +312,7 @@ export class NodeStreamableHttpTransport implements Transport {
     this.closed = true;
     for (const [streamId, stream] of [...this.streams]) this.closeStream(streamId, stream.res);
     this.streams.clear();
-    this.responses.clear();
+    this.answered.clear();
     this.resumable.clear();
     this.onclose?.();
   }
@@ -320,16 +321,16 @@ export class NodeStreamableHttpTransport implements Transport {
 
   private validSession(req: IncomingMessage, res: ServerResponse): boolean {
     if (!this.initialized) {
-      this.refuse(res, 400, -32000, 'Bad Request: Server not initialized');
+      this.refuse(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Server not initialized');
       return false;
     }
     const sessionId = header(req, 'mcp-session-id');
     if (!sessionId) {
-      this.refuse(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      this.refuse(res, 400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return false;
     }
     if (sessionId !== this.sessionId) {
-      this.refuse(res, 404, -32001, 'Session not found');
+      this.refuse(res, 404, JSONRPC.SESSION_NOT_FOUND, 'Session not found');
       return false;
     }
     return true;
@@ -342,7 +343,7 @@ export class NodeStreamableHttpTransport implements Transport {
       this.refuse(
         res,
         400,
-        -32000,
+        JSONRPC.SERVER_ERROR,
         `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
       );
       return false;
@@ -352,7 +353,7 @@ export class NodeStreamableHttpTransport implements Transport {
 
   private refuse(res: ServerResponse, status: number, code: number, message: string): void {
     this.onerror?.(new Error(message));
-    sendError(res, status, code, message);
+    sendJsonRpcError(res, status, code, message);
   }
 
   private writeSseHead(res: ServerResponse): void {
@@ -438,15 +439,4 @@ function writeEvent(res: ServerResponse, message: JSONRPCMessage, eventId: strin
   if (last) res.end(event);
   else res.write(event);
   return true;
-}
-
-function sendError(res: ServerResponse, status: number, code: number, message: string): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const text = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.end(text);
 }
