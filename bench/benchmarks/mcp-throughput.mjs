@@ -36,7 +36,15 @@ const targets = {
   floorAnswer: { label: "bare SDK, whoami's answer", url: ready.targets.floorAnswer, tool: 'answer', args: {} },
 };
 
-const ROUNDS = QUICK ? 2 : 3;
+// Each figure compared with another is measured next to it, the two taking turns to go first; an even
+// number of rounds, so each of a pair goes first equally often.
+const PAIRS = [
+  ['auth', 'noauth'],
+  ['authWhoami', 'noauthWhoami'],
+  ['floor', 'floorAnswer'],
+];
+const ROUNDS = QUICK ? 2 : 4;
+if (PAIRS.flat().sort().join() !== Object.keys(targets).sort().join()) throw new Error('every target belongs to exactly one pair');
 
 /**
  * A full collection in the servers' process before each slice: otherwise a slice pays for the garbage
@@ -44,14 +52,24 @@ const ROUNDS = QUICK ? 2 : 3;
  * which is then part of its figure.
  */
 function settle() {
+  return ask('settle', 'settled');
+}
+
+/** The servers' process CPU time so far (µs, user + system): what a call costs the server, whatever the load generator costs. */
+async function serverCpu() {
+  const { usage } = await ask('cpu', 'cpu');
+  return usage.user + usage.system;
+}
+
+function ask(type, answer) {
   return new Promise((resolve) => {
     const onMessage = (m) => {
-      if (m?.type !== 'settled') return;
+      if (m?.type !== answer) return;
       child.off('message', onMessage);
-      resolve();
+      resolve(m);
     };
     child.on('message', onMessage);
-    child.send({ type: 'settle' });
+    child.send({ type });
   });
 }
 
@@ -66,7 +84,7 @@ async function openClients(target, concurrency) {
 
 /**
  * Every target at one concurrency: each warmed up, then measured in ROUNDS interleaved slices
- * (A B C … C B A …) so that drift on the machine (JIT, GC, other load) falls on all of them alike.
+ * (A B C D … B A D C …) so that drift on the machine (JIT, GC, other load) falls on all of them alike.
  */
 async function measureLevel(concurrency) {
   const entries = Object.entries(targets);
@@ -76,18 +94,19 @@ async function measureLevel(concurrency) {
     const call = (i) => open[key][i].callTool(target.tool, target.args);
     await closedLoop({ concurrency, durationMs: WARMUP_MS, fn: call });
   }
-  const acc = Object.fromEntries(entries.map(([key]) => [key, { latencies: [], errors: 0, elapsedMs: 0, firstError: undefined }]));
+  const acc = Object.fromEntries(entries.map(([key]) => [key, { latencies: [], errors: 0, elapsedMs: 0, cpuUs: 0, firstError: undefined }]));
   for (let round = 0; round < ROUNDS; round++) {
-    // The order turns each round, and runs backwards every other round: which target runs after which
-    // measurably moves a figure (code warmed on another tool's shapes), so no target always follows
-    // the same one, and of two neighbours each goes first in some round.
-    const turn = (round * Math.max(1, Math.floor(entries.length / ROUNDS))) % entries.length;
-    const order = [...entries.slice(turn), ...entries.slice(0, turn)];
-    if (round % 2 === 1) order.reverse();
+    // What ran just before a slice moves its figure: whoami measured right after get_ticket (the
+    // database read leaves the process in another state, even after a full GC) read 5-8 % lower than
+    // after another whoami. So a pair's two slices run back to back, swapped every other round: each of
+    // the two follows the same neighbours as often as the other, and the pair's ratio carries no order.
+    const order = PAIRS.map((pair) => (round % 2 === 0 ? pair : [...pair].reverse())).flat().map((key) => [key, targets[key]]);
     for (const [key, target] of order) {
       const call = (i) => open[key][i].callTool(target.tool, target.args);
       await settle();
+      const cpuBefore = await serverCpu();
       const run = await closedLoop({ concurrency, durationMs: MEASURE_MS / ROUNDS, fn: call });
+      acc[key].cpuUs += (await serverCpu()) - cpuBefore;
       acc[key].latencies.push(...run.latencies);
       acc[key].errors += run.errors;
       acc[key].elapsedMs += run.elapsedMs;
@@ -100,7 +119,7 @@ async function measureLevel(concurrency) {
     const a = acc[key];
     if (a.firstError) console.error(`  ${target.label} c=${concurrency}: ${a.errors} errors, first: ${a.firstError.message}`);
     const s = stats(a.latencies);
-    row[key] = { requests: a.latencies.length, errors: a.errors, rps: (a.latencies.length / a.elapsedMs) * 1000, p50: s.p50, p99: s.p99, mean: s.mean };
+    row[key] = { requests: a.latencies.length, errors: a.errors, rps: (a.latencies.length / a.elapsedMs) * 1000, p50: s.p50, p99: s.p99, mean: s.mean, serverCpuUs: a.cpuUs / a.latencies.length };
   }
   return row;
 }
@@ -125,12 +144,12 @@ const rows = [];
 for (const r of results) {
   for (const key of Object.keys(targets)) {
     const m = r[key];
-    rows.push([`${r.concurrency}`, targets[key].label, m.rps, m.p50, m.p99, m.requests, m.errors]);
+    rows.push([`${r.concurrency}`, targets[key].label, m.rps, m.p50, m.p99, Math.round(m.serverCpuUs), m.requests, m.errors]);
   }
 }
 printTable(
-  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up, a full GC in the servers before each slice, the order turned each round; get_ticket ${ready.ticketId}, whoami, echo, whoami's answer on the bare SDK)`,
-  ['clients', 'server', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors'],
+  `1. tools/call throughput (${ready.database}, ${MEASURE_MS / 1000}s per point in ${ROUNDS} interleaved rounds after ${WARMUP_MS / 1000}s warm-up, a full GC in the servers before each slice, compared servers side by side taking turns to go first; get_ticket ${ready.ticketId}, whoami, echo, whoami's answer on the bare SDK)`,
+  ['clients', 'server', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'requests', 'errors'],
   rows,
 );
 printTable(

@@ -47,10 +47,14 @@ const shutdown = async () => {
   process.exit(0);
 };
 process.on('disconnect', shutdown);
-// The parent asks for a full collection between measured slices (see settle() in mcp-throughput.mjs).
+// The parent asks for a full collection between measured slices (see settle() in mcp-throughput.mjs),
+// and for its CPU time around each slice (all servers are in this process, one slice runs at a time).
 process.on('message', (m) => {
-  if (m?.type !== 'settle') return;
-  globalThis.gc?.();
-  process.send({ type: 'settled' });
+  if (m?.type === 'settle') {
+    globalThis.gc?.();
+    process.send({ type: 'settled' });
+  } else if (m?.type === 'cpu') {
+    process.send({ type: 'cpu', usage: process.cpuUsage() });
+  }
 });
 process.on('SIGTERM', shutdown);
