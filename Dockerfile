@@ -10,9 +10,8 @@
 # /app/packages/*/dist, /app/prisma/migrations): packages/db finds the migrations at
 # ../../../prisma/migrations from its dist folder, and the documented commands
 # (`node apps/auth-server/dist/main.js`, `node packages/db/dist/cli/migrate.js`) work unchanged.
-# `pnpm deploy` would flatten the workspace packages into node_modules/.pnpm and break that path,
-# so the runtime is pruned with a filtered production install instead (same effect: only the
-# production dependencies of that one app and its workspace packages).
+# The runtime holds only the production dependencies of that one app and its workspace packages
+# (deploy/docker/assemble-runtime.sh says why not `pnpm deploy`).
 #
 # Base image pinned by full version tag: Node 24, an LTS line in support (Node 20 reached its end of
 # life in April 2026 and gets no security fixes). CI runs the whole test suite on this exact version
@@ -53,38 +52,21 @@ RUN pnpm exec turbo run build --filter=@mcp-gw/auth-server --filter=@mcp-gw/mcp-
 
 # ---------------------------------------------------------------------------------------------
 # prod-<app>: production dependencies of one app and its workspace packages only, plus the
-# compiled output, assembled into /out with the repository's layout.
+# compiled output, assembled into /out with the repository's layout by deploy/docker/assemble-runtime.sh
+# (the same script the tests run to start the apps from what an image holds).
 FROM deps AS prod-auth-server
 COPY . .
-# `pnpm fetch` filled node_modules/.pnpm with every package: start from an empty node_modules.
-RUN rm -rf node_modules \
- && pnpm install --prod --frozen-lockfile --offline --filter "@mcp-gw/auth-server..."
 COPY --from=build /repo/packages/shared/dist packages/shared/dist
 COPY --from=build /repo/packages/db/dist packages/db/dist
 COPY --from=build /repo/apps/auth-server/dist apps/auth-server/dist
-RUN mkdir /out && cp -a --parents \
-      package.json node_modules prisma/schema.prisma prisma/migrations \
-      packages/shared/package.json packages/shared/dist packages/shared/node_modules \
-      packages/db/package.json packages/db/dist packages/db/node_modules \
-      apps/auth-server/package.json apps/auth-server/dist apps/auth-server/node_modules \
-      /out/ \
- && find /out -path '*/dist/*' -name '*.test.*' -delete
+RUN sh deploy/docker/assemble-runtime.sh auth-server /out
 
 FROM deps AS prod-mcp-server
 COPY . .
-# `pnpm fetch` filled node_modules/.pnpm with every package: start from an empty node_modules.
-RUN rm -rf node_modules \
- && pnpm install --prod --frozen-lockfile --offline --filter "@mcp-gw/mcp-server..."
 COPY --from=build /repo/packages/shared/dist packages/shared/dist
 COPY --from=build /repo/packages/db/dist packages/db/dist
 COPY --from=build /repo/apps/mcp-server/dist apps/mcp-server/dist
-RUN mkdir /out && cp -a --parents \
-      package.json node_modules prisma/schema.prisma prisma/migrations \
-      packages/shared/package.json packages/shared/dist packages/shared/node_modules \
-      packages/db/package.json packages/db/dist packages/db/node_modules \
-      apps/mcp-server/package.json apps/mcp-server/dist apps/mcp-server/node_modules \
-      /out/ \
- && find /out -path '*/dist/*' -name '*.test.*' -delete
+RUN sh deploy/docker/assemble-runtime.sh mcp-server /out
 
 # ---------------------------------------------------------------------------------------------
 # runtime: slim Node, non-root, files owned by root and read-only for the process.

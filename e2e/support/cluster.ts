@@ -57,10 +57,19 @@ export interface ManagedProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <script>` with `env`, waits until `ready()` is true (polled), keeps its output for failures. */
-export async function startProcess(name: string, script: string, env: Record<string, string>, ready: () => Promise<boolean>): Promise<ManagedProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, script)], {
-    cwd: repoRoot,
+/**
+ * Starts `node <script>` with `env`, waits until `ready()` is true (polled), keeps its output for failures.
+ * `script` is relative to `cwd`, the repository by default (another directory with the same layout: an image's).
+ */
+export async function startProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+  { cwd = repoRoot }: { cwd?: string } = {},
+): Promise<ManagedProcess> {
+  const child = spawn(process.execPath, [path.join(cwd, script)], {
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

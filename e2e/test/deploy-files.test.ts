@@ -289,13 +289,20 @@ describe('Dockerfile', () => {
     expect(ci).toMatch(/PATH="\$IMAGE_NODE_BIN:\$PATH" npm test\n/);
   });
 
-  it('builds with a frozen lockfile and turbo, and prunes to production dependencies', () => {
+  it('builds with a frozen lockfile and turbo; each prod stage assembles its app with the runtime script', () => {
     const text = read('Dockerfile');
     expect(text).toMatch(/pnpm fetch --frozen-lockfile/);
     expect(text).toMatch(/pnpm install --frozen-lockfile/);
     expect(text).toMatch(/turbo run build/);
-    expect(text).toMatch(/pnpm install --prod --frozen-lockfile[^\n]*--filter "@mcp-gw\/auth-server\.\.\."/);
-    expect(text).toMatch(/pnpm install --prod --frozen-lockfile[^\n]*--filter "@mcp-gw\/mcp-server\.\.\."/);
+    for (const { app } of APPS) {
+      const lines = stageLines(dockerfile().stages, `prod-${app}`);
+      expect(lines).toContain(`RUN sh deploy/docker/assemble-runtime.sh ${app} /out`);
+      for (const dist of ['packages/shared/dist', 'packages/db/dist', `apps/${app}/dist`]) {
+        expect(lines).toContain(`COPY --from=build /repo/${dist} ${dist}`);
+      }
+    }
+    // What the script does with them is tested by running it (runtime-image.test.ts).
+    expect(read('deploy/docker/assemble-runtime.sh')).toMatch(/install --prod --frozen-lockfile --offline --filter-prod "@mcp-gw\/\$app\.\.\."/);
   });
 
   for (const { app, port } of APPS) {
@@ -318,9 +325,9 @@ describe('Dockerfile', () => {
   }
 
   it('the auth-server image carries the migration runner and prisma/migrations in the layout it resolves', () => {
-    const stage = stageLines(dockerfile().stages, 'prod-auth-server').join('\n');
-    expect(stage).toMatch(/packages\/db\/dist\b/);
-    expect(stage).toMatch(/prisma\/migrations\b/);
+    const script = read('deploy/docker/assemble-runtime.sh');
+    expect(script).toMatch(/packages\/db\/dist\b/);
+    expect(script).toMatch(/prisma\/migrations\b/);
     // packages/db resolves the migrations at <dist>/../../../prisma/migrations.
     const migrate = read('packages/db/src/migrate.ts');
     expect(migrate).toMatch(/'\.\.\/\.\.\/\.\.\/prisma\/migrations'/);

@@ -15,3 +15,4 @@ export {
   type TokenResponse,
 } from './oauth-flow.js';
 export { startDocumentServer, type DocumentServer, type DocumentRoute } from './document-server.js';
+export { startTlsProxy, type TlsProxy } from './tls-proxy.js';
