@@ -27,7 +27,7 @@ done
 # --filter-prod follows production dependencies only: with --filter, a workspace package the app
 # uses only in its tests (testkit) would be selected and its dependencies installed.
 rm -rf node_modules packages/*/node_modules apps/*/node_modules
-${PNPM:-pnpm} install --prod --frozen-lockfile --offline --filter-prod "@mcp-gw/$app..."
+pnpm install --prod --frozen-lockfile --offline --filter-prod "@mcp-gw/$app..."
 
 mkdir -p "$out"
 cp -a --parents \

@@ -30,10 +30,19 @@ const APPS = ['auth-server', 'mcp-server'] as const;
 /** Build, test and lint tools: none of them may reach an image. */
 const DEV_ONLY = /^(vitest|@vitest\+|eslint|@eslint\+|typescript-eslint|@typescript-eslint\+|turbo|tsx|esbuild|playwright|playwright-core|supertest|selfsigned|@types\+|@mcp-gw\+testkit)(@|$)/;
 
-/** pnpm as this test was started with it (`pnpm exec turbo`), or the one on PATH. */
-function pnpmCommand(): string {
+/**
+ * A PATH on which `pnpm` is the pnpm this test was started with (`pnpm exec turbo` sets npm_execpath;
+ * on a fresh machine that one may come from npx and not be on PATH), else the PATH as it is.
+ */
+function pathWithPnpm(binDir: string): string {
   const execPath = process.env.npm_execpath;
-  return execPath && /pnpm/.test(path.basename(execPath)) ? `"${process.execPath}" "${execPath}"` : 'pnpm';
+  if (execPath && /pnpm/.test(path.basename(execPath))) {
+    fs.mkdirSync(binDir, { recursive: true });
+    const runner = /\.[cm]?js$/.test(execPath) ? `"${process.execPath}" "${execPath}"` : `"${execPath}"`;
+    fs.writeFileSync(path.join(binDir, 'pnpm'), `#!/bin/sh\nexec ${runner} "$@"\n`, { mode: 0o755 });
+    return `${binDir}${path.delimiter}${process.env.PATH ?? ''}`;
+  }
+  return process.env.PATH ?? '';
 }
 
 /** The Docker build context as `COPY . .` sees it: what git tracks or would (not what it ignores). */
@@ -70,13 +79,14 @@ describe.skipIf(!!pgSkip)('the runtime images, assembled as the Dockerfile does 
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-image-'));
     const context = path.join(work, 'context');
     copyBuildContext(context);
+    const PATH = pathWithPnpm(path.join(work, 'bin'));
     // Offline from the same store the workspace was installed from (the image fills its own with `pnpm fetch`).
-    const store = execFileSync('sh', ['-c', `${pnpmCommand()} store path`], { cwd: repoRoot }).toString().trim();
+    const store = execFileSync('pnpm', ['store', 'path'], { cwd: repoRoot, env: { ...process.env, PATH } }).toString().trim();
     for (const app of APPS) {
       out[app] = path.join(work, app);
       await exec('sh', ['deploy/docker/assemble-runtime.sh', app, out[app]], {
         cwd: context,
-        env: { ...process.env, CI: 'true', PNPM: pnpmCommand(), npm_config_store_dir: store },
+        env: { ...process.env, PATH, CI: 'true', npm_config_store_dir: store },
         maxBuffer: 16 * 1024 * 1024,
       });
     }
