@@ -99,6 +99,10 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
     return identity;
   };
 
+  // With auth off every request acts as the one configured user: one principal and AuthInfo for all,
+  // shared as a verified token's are.
+  const disabled = config.MCP_AUTH_DISABLED ? disabledIdentity(config) : undefined;
+
   const verifyAndCheck = async (req: IncomingMessage, res: ServerResponse, token: string): Promise<Principal | undefined> => {
     if (!verifier.jwks.ready) {
       try {
@@ -148,17 +152,9 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
       sendAuthError(res, config, err);
       return undefined;
     }
-    if (config.MCP_AUTH_DISABLED) {
-      const principal: Principal = {
-        sub: config.MCP_AUTH_DISABLED_SUB!,
-        clientId: 'auth-disabled',
-        scopes: [...MCP_SCOPES],
-        grantId: undefined,
-        jti: undefined,
-        expiresAt: undefined,
-      };
-      (req as AuthenticatedRequest).auth = toAuthInfo(principal, 'auth-disabled', config.MCP_RESOURCE_URL);
-      return principal;
+    if (disabled) {
+      (req as AuthenticatedRequest).auth = disabled.auth;
+      return disabled.principal;
     }
     const header = req.headers.authorization;
     const token = extractBearerToken(header);
@@ -183,4 +179,16 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
     }
     return verifyAndCheck(req, res, token);
   };
+}
+
+function disabledIdentity(config: McpServerConfig): { principal: Principal; auth: AuthInfo } {
+  const principal: Principal = {
+    sub: config.MCP_AUTH_DISABLED_SUB!,
+    clientId: 'auth-disabled',
+    scopes: [...MCP_SCOPES],
+    grantId: undefined,
+    jti: undefined,
+    expiresAt: undefined,
+  };
+  return { principal, auth: toAuthInfo(principal, 'auth-disabled', config.MCP_RESOURCE_URL) };
 }
