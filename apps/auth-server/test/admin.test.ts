@@ -43,14 +43,18 @@ interface Tokens {
 }
 
 /** A registered public client, the way MCP clients register (dynamic registration). */
-function newClient(name: string): Promise<RegisteredClient> {
-  return registerClient(issuer(), {
+async function newClient(name: string): Promise<RegisteredClient> {
+  const client = await registerClient(issuer(), {
     client_name: name,
     redirect_uris: [LOOPBACK_REDIRECT],
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   });
+  // The registration's bookkeeping row is written just after the response: a test that backdates it
+  // must not run before it exists (the update would change nothing, and the insert land after it).
+  await registrationRecorded(client.client_id, () => true);
+  return client;
 }
 
 /** `user` signs in and approves `client` in a fresh browser; the code is exchanged for tokens. */
@@ -68,17 +72,19 @@ async function grant(client: RegisteredClient, user: TestUser, options: { resour
   const access = tokens.access_token;
   // Last use is bookkept just after the token response (oidc-provider's grant.success event): wait for
   // it so that "last used" and the purge see this client as used.
-  await lastUseRecorded(client.client_id);
+  await registrationRecorded(client.client_id, (row) => row.lastUsedAt !== null);
   return { ...(tokens as unknown as Tokens), grantId: String(decodeJwt(access).gid) };
 }
 
-async function lastUseRecorded(clientId: string): Promise<void> {
+/** Waits until the client's registration row exists and satisfies `done` (bookkeeping is written after responses). */
+async function registrationRecorded(clientId: string, done: (row: { lastUsedAt: Date | null }) => boolean): Promise<void> {
   // A hang guard, not a timing assertion: generous for a loaded machine.
   for (let i = 0; i < 600; i++) {
-    if ((await prisma().clientRegistration.findUnique({ where: { clientId } }))?.lastUsedAt) return;
+    const row = await prisma().clientRegistration.findUnique({ where: { clientId } });
+    if (row && done(row)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`last use of ${clientId} was never recorded`);
+  throw new Error(`the registration of ${clientId} was never recorded as expected`);
 }
 
 function refresh(client: RegisteredClient, tokens: Tokens, resource = mcpResource()) {
