@@ -62,16 +62,23 @@ async function waitReady(replica) {
   throw new Error(`replica on ${replica.port} not ready after 30 s`);
 }
 
-/** Polls one replica with a tool call on its session until it refuses (401 token, 404 session). */
-async function untilRefused(client, t0) {
+/**
+ * Polls one replica with a tool call on its session until it refuses (401 token, 404 session).
+ * `round.returnedAt` is set when the revoke call returned: a poll sent after it and still served
+ * breaks the promise that the next request is refused.
+ */
+async function untilRefused(client, t0, round) {
   let polls = 0;
+  let servedAfterReturn = 0;
   while (performance.now() - t0 < GIVE_UP_MS) {
     polls += 1;
     const id = client.nextId++;
+    const sentAfterReturn = round.returnedAt !== undefined;
     const res = await client.post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_ticket', arguments: { ticket_id: ticketId } } });
-    if (res.status === 401 || res.status === 404) return { ms: performance.now() - t0, status: res.status, polls };
+    if (res.status === 401 || res.status === 404) return { ms: performance.now() - t0, status: res.status, polls, servedAfterReturn };
+    if (sentAfterReturn) servedAfterReturn += 1;
   }
-  return { ms: Infinity, status: 'still served', polls };
+  return { ms: Infinity, status: 'still served', polls, servedAfterReturn };
 }
 
 const rounds = [];
@@ -86,11 +93,15 @@ try {
       await c.callTool('get_ticket', { ticket_id: ticketId });
     }
     const t0 = performance.now();
-    const revoking = auth.admin.revokeGrant(gid, { type: 'system', id: 'bench' }).then(() => performance.now() - t0);
-    const refused = await Promise.all(clients.map((c) => untilRefused(c, t0)));
-    const revokeCallMs = await revoking;
+    const round = { returnedAt: undefined };
+    const revoking = auth.admin.revokeGrant(gid, { type: 'system', id: 'bench' }).then(({ servers }) => {
+      round.returnedAt = performance.now();
+      return { ms: round.returnedAt - t0, servers };
+    });
+    const refused = await Promise.all(clients.map((c) => untilRefused(c, t0, round)));
+    const { ms: revokeCallMs, servers } = await revoking;
     await Promise.all(clients.map((c) => c.close({ deleteSession: false })));
-    rounds.push({ revokeCallMs, replicas: refused, worstMs: Math.max(...refused.map((r) => r.ms)) });
+    rounds.push({ revokeCallMs, servers, replicas: refused, worstMs: Math.max(...refused.map((r) => r.ms)) });
   }
 } finally {
   for (const r of replicas) r.child.kill('SIGTERM');
@@ -113,6 +124,10 @@ printTable(
   ],
 );
 console.log(`   refusals seen: ${Object.entries(statuses).map(([s, n]) => `${s === '401' ? '401 (token refused)' : s === '404' ? '404 (session closed)' : s} ×${n}`).join(', ')}`);
+const servedAfterReturn = rounds.reduce((n, r) => n + r.replicas.reduce((m, x) => m + x.servedAfterReturn, 0), 0);
+const unconfirmed = rounds.filter((r) => r.servers.confirmed < r.servers.notified).length;
+console.log(`   replicas told / confirmed before the call returned: ${rounds.map((r) => `${r.servers.notified}/${r.servers.confirmed}`).join(' ')}${unconfirmed ? ` (${unconfirmed} round(s) short of a confirmation)` : ''}`);
+console.log(`   calls served to the revoked token after the revoke call returned: ${servedAfterReturn} (must be 0): ${verdict(servedAfterReturn === 0)}`);
 console.log(`   worst ${worst.max.toFixed(1)} ms (target ≤ ${TARGET_WORST_MS} ms): ${verdict(worst.max <= TARGET_WORST_MS)}`);
 
 report({
@@ -121,5 +136,8 @@ report({
   rounds,
   medianMs: worst.p50,
   worstMs: worst.max,
-  summary: [{ metric: 'revocation on both replicas, worst ms', value: worst.max.toFixed(1), detail: `median ${worst.p50.toFixed(1)} ms over ${ROUNDS} rounds`, target: `≤ ${TARGET_WORST_MS}`, verdict: verdict(worst.max <= TARGET_WORST_MS) }],
+  summary: [
+    { metric: 'revocation on both replicas, worst ms', value: worst.max.toFixed(1), detail: `median ${worst.p50.toFixed(1)} ms over ${ROUNDS} rounds`, target: `≤ ${TARGET_WORST_MS}`, verdict: verdict(worst.max <= TARGET_WORST_MS) },
+    { metric: 'calls served after the revoke returned', value: String(servedAfterReturn), detail: `revoke call median ${revokeCall.p50.toFixed(1)} ms (waits for both replicas' confirmations)`, target: '0', verdict: verdict(servedAfterReturn === 0) },
+  ],
 });

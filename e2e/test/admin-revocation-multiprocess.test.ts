@@ -193,10 +193,16 @@ describe.each(variants)('revocation across two MCP server processes, $name', ({ 
     } else if (surface === 'api') {
       const res = await fetch(`${cluster.issuer}/admin/api/clients/${encodeURIComponent(clientId)}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminApiToken}` } });
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ revoked: true, grants: 1 });
+      const body = (await res.json()) as { revoked: boolean; grants: number; servers: { notified: number; confirmed: number } };
+      expect(body).toMatchObject({ revoked: true, grants: 1 });
+      // With Redis both replicas (and any other suite's sharing this Redis) were told and confirmed.
+      if (redis) expect(body.servers.notified).toBeGreaterThanOrEqual(2);
+      else expect(body.servers).toEqual({ notified: 0, confirmed: 0 });
     } else {
       const { stdout } = await cluster.cli(['clients', 'revoke', clientId]);
       expect(stdout).toContain(`revoked client ${clientId}: 1 grant(s)`);
+      if (redis) expect(stdout).toMatch(/confirmed by \d+/);
+      else expect(stdout).not.toContain('confirmed by');
     }
   }
 
@@ -223,13 +229,13 @@ describe.each(variants)('revocation across two MCP server processes, $name', ({ 
         const answers = await Promise.all(
           cluster.mcpUrls.map(async (u, r) => {
             const res = await mcpPost(u, tokens.access_token, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, raw[r]!.id);
-            return { res, ms: performance.now() - returned, body: (await res.json()) as { error?: string } };
+            return { res, ms: performance.now() - returned, text: await res.text() };
           }),
         );
-        for (const [r, { res, ms, body }] of answers.entries()) {
-          expect(res.status, `${label} replica ${r}: the next request must be refused`).toBe(401);
+        for (const [r, { res, ms, text }] of answers.entries()) {
+          expect(res.status, `${label} replica ${r}: the next request must be refused; it answered ${text.slice(0, 200)}`).toBe(401);
           expect(res.headers.get('www-authenticate'), label).toContain('error="invalid_token"');
-          expect(body.error).toBe('invalid_token');
+          expect((JSON.parse(text) as { error?: string }).error).toBe('invalid_token');
           record(timings, `${variant}|${surface}|${String.fromCharCode(65 + r)}`, ms);
         }
         // The JWT itself has not expired: the refusal is the revocation.
@@ -260,8 +266,13 @@ describe.each(variants)('revocation across two MCP server processes, $name', ({ 
     }
     // Every revocation was audited with who did it.
     const audit = (await (await fetch(`${cluster.issuer}/admin/api/audit?action=client.revoked&limit=200`, { headers: { authorization: `Bearer ${adminApiToken}` } })).json()) as {
-      events: { actorType: string; actorId: string }[];
+      events: { actorType: string; actorId: string; details: { servers?: { notified: number; confirmed: number } } }[];
     };
+    // ...and with what the MCP servers said: told and confirmed over Redis, or nobody to tell.
+    for (const e of audit.events) {
+      if (redis) expect(e.details.servers!.notified).toBeGreaterThanOrEqual(2);
+      else expect(e.details.servers).toEqual({ notified: 0, confirmed: 0 });
+    }
     expect(audit.events).toHaveLength(PER_SURFACE * SURFACES.length);
     const actors = audit.events.map((e) => e.actorId);
     expect(actors.filter((a) => a === 'cli:e2e-operator')).toHaveLength(PER_SURFACE);

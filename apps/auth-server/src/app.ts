@@ -65,7 +65,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   if (scrubbed) logger.info({ rows: scrubbed }, 'credentials stored by an older version removed from the database');
   const accounts = new AccountService(db);
   const audit = new AuditLog(db, logger);
-  const publisher = createRevocationPublisher(redis as never, logger);
+  const publisher = createRevocationPublisher(redis as never, logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS });
   const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher });
   trackRegistrations({ provider, db, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
@@ -194,6 +194,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
     async close() {
       clearInterval(sweep);
       clearInterval(keyReload);
+      await publisher.close();
     },
   };
 }

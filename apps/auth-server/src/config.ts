@@ -42,6 +42,11 @@ export const schema = z
     /** Failed logins per account (and per IP ×5) before a backoff. */
     LOGIN_FAILURES_BEFORE_BACKOFF: z.coerce.number().int().min(1).default(5),
     REDIS_URL: optionalString(),
+    /**
+     * With Redis: how long a revocation waits for every subscribed MCP server to confirm it stopped
+     * trusting the grant (milliseconds) before answering anyway; 0 does not wait.
+     */
+    REVOCATION_ACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Accept Client ID Metadata Documents (client_id = https URL of a JSON document). */
     CIMD_ENABLED: booleanFlag(true),

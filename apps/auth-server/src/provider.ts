@@ -34,8 +34,8 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
 
   const configuration: Configuration = {
     adapter: oidcAdapterFactory(db, {
-      onGrantDestroyed: (grantId) => revocations?.publish({ type: 'grant', grantIds: [grantId] }),
-      onClientDestroyed: (clientId, grantIds) => revocations?.publish({ type: 'client', clientId, grantIds }),
+      onGrantDestroyed: async (grantId) => void (await revocations?.publish({ type: 'grant', grantIds: [grantId] })),
+      onClientDestroyed: async (clientId, grantIds) => void (await revocations?.publish({ type: 'client', clientId, grantIds })),
     }),
     // The admin area and the account page sign in through this first-party client.
     clients: [

@@ -531,7 +531,8 @@ describe('admin JSON API', () => {
   it('DELETE /grants/:id revokes one grant (audited); DELETE /clients/:id revokes the client and everything under it (audited)', async () => {
     const delGrant = await api(`/grants/${encodeURIComponent(bobTokens.grantId)}`, token, 'DELETE');
     expect(delGrant.status).toBe(200);
-    expect(await delGrant.json()).toEqual({ revoked: true });
+    // No Redis here: no MCP server was told over it, so none had to confirm.
+    expect(await delGrant.json()).toEqual({ revoked: true, servers: { notified: 0, confirmed: 0 } });
     expect(await isGrantActive(prisma(), bobTokens.grantId)).toBe(false);
     expect((await refresh(client, bobTokens)).body.error).toBe('invalid_grant');
     expect(await isGrantActive(prisma(), carolTokens.grantId)).toBe(true);

@@ -112,7 +112,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   }, 10 * 60_000);
   maintenance.unref();
   const grants = new GrantStatus(db.prisma, { ttlMs: config.GRANT_CACHE_SECONDS * 1000 });
-  const stopListener = config.REDIS_URL ? startRevocationListener(config.REDIS_URL, sessions, grants, logger) : undefined;
+  const stopListener = sessionRedis ? startRevocationListener(config.REDIS_URL!, sessions, grants, logger, sessionRedis) : undefined;
 
   if (config.MCP_AUTH_DISABLED) {
     logger.warn({ sub: config.MCP_AUTH_DISABLED_SUB }, 'MCP_AUTH_DISABLED: /mcp serves every request as one user WITHOUT authentication (benchmarks only)');

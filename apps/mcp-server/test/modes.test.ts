@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { REVOCATION_CHANNEL, createLogger } from '@mcp-gw/shared';
+import { REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, createLogger } from '@mcp-gw/shared';
 import { Client, StreamableHTTPClientTransport, startHarness, type Harness } from './support/harness.js';
 import { ToolRateLimiter } from '../src/tools/rate-limit.js';
 
@@ -94,9 +94,10 @@ describe.skipIf(!redisUrl)('rate limits in Redis (TEST_REDIS_URL)', () => {
     }
   });
 
-  it('while subscribed, standing grants are remembered and a notice on the channel ends one on the next request', async () => {
+  it('while subscribed, standing grants are remembered and a notice on the channel, once confirmed, ends one on the next request', async () => {
     const h = await startHarness({ env: { REDIS_URL: redisUrl! } });
     const publisher = new Redis(redisUrl!);
+    const acksHeard = new Redis(redisUrl!);
     try {
       await expect.poll(() => h.mcp.grants.caching, { timeout: 15_000 }).toBe(true);
       const gid = await h.issuer.createGrant();
@@ -106,20 +107,26 @@ describe.skipIf(!redisUrl)('rate limits in Redis (TEST_REDIS_URL)', () => {
       await h.issuer.revokeGrant(gid);
       // Remembered: the row's deletion alone is not seen...
       expect((await c.client.callTool({ name: 'list_projects', arguments: {} })).isError).toBeFalsy();
-      // ...the notice every revocation publishes is.
-      await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', grantIds: [gid] }));
-      await expect
-        .poll(async () => {
-          const res = await fetch(h.mcpUrl, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': c.sessionId },
-            body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
-          });
-          return res.status;
-        })
-        .toBe(401);
+      // ...the notice every revocation publishes is, and the replica confirms it (as every replica
+      // subscribed to this Redis does; the authorization server waits for all of them): once it
+      // has, the very next request is refused.
+      const id = crypto.randomUUID();
+      let acks = 0;
+      acksHeard.on('message', (channel: string, message: string) => void (channel === REVOCATION_ACK_CHANNEL && message === id && acks++));
+      await acksHeard.subscribe(REVOCATION_ACK_CHANNEL);
+      const notified = await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', grantIds: [gid], id }));
+      expect(notified).toBeGreaterThanOrEqual(1);
+      await expect.poll(() => acks, { timeout: 5_000 }).toBe(notified);
+      const res = await fetch(h.mcpUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': c.sessionId },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
     } finally {
       publisher.disconnect();
+      acksHeard.disconnect();
       await h.close();
     }
     expect(h.mcp.grants.caching).toBe(false);

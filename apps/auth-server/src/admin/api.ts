@@ -92,8 +92,7 @@ export function adminApiRouter({ admin, accounts, verifier, resource }: Deps): e
   });
   router.delete('/admin/api/grants/:grantId', async (req, res, next) => {
     try {
-      await admin.revokeGrant(String(req.params.grantId), res.locals.actor);
-      res.json({ revoked: true });
+      res.json({ revoked: true, ...(await admin.revokeGrant(String(req.params.grantId), res.locals.actor)) });
     } catch (err) {
       next(err);
     }

@@ -1,7 +1,7 @@
 import { artifactKey, type Prisma, type PrismaClient } from '@mcp-gw/db';
 import type { Logger } from '@mcp-gw/shared';
 import type { AuditLog } from '../audit.js';
-import type { RevocationPublisher } from '../revocation-bus.js';
+import type { RevocationDelivery, RevocationPublisher } from '../revocation-bus.js';
 import { deleteClientWithGrants } from '../adapter.js';
 
 export interface Actor {
@@ -149,7 +149,7 @@ export class AdminService {
   }
 
   /** Deletes a client registration and every grant, code and token issued to it. */
-  async revokeClient(clientId: string, actor: Actor): Promise<{ grants: number; artifacts: number }> {
+  async revokeClient(clientId: string, actor: Actor): Promise<{ grants: number; artifacts: number; servers: RevocationDelivery }> {
     const exists =
       (await this.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Client', key: artifactKey(clientId) } }, select: { key: true } })) ??
       (await this.prisma.clientRegistration.findFirst({ where: { clientId, registeredVia: 'cimd', revokedAt: null }, select: { clientId: true } }));
@@ -157,7 +157,7 @@ export class AdminService {
     const { grantIds, artifacts } = await deleteClientWithGrants(this.prisma, clientId, (tx) =>
       tx.clientRegistration.updateMany({ where: { clientId }, data: { revokedAt: new Date() } }),
     );
-    await this.publisher.publish({ type: 'client', clientId, grantIds });
+    const servers = await this.publisher.publish({ type: 'client', clientId, grantIds });
     await this.audit.record({
       actorType: actor.type,
       actorId: actor.id,
@@ -166,21 +166,21 @@ export class AdminService {
       targetType: 'client',
       targetId: clientId,
       clientId,
-      details: { grants: grantIds.length, artifacts },
+      details: { grants: grantIds.length, artifacts, servers },
     });
-    this.logger.info({ clientId, grants: grantIds.length, actor: actor.id }, 'client revoked');
-    return { grants: grantIds.length, artifacts };
+    this.logger.info({ clientId, grants: grantIds.length, actor: actor.id, servers }, 'client revoked');
+    return { grants: grantIds.length, artifacts, servers };
   }
 
   /** Revokes one grant (one user's consent to one client) and everything issued under it. */
-  async revokeGrant(grantId: string, actor: Actor, options: { onlyAccountId?: string } = {}): Promise<void> {
+  async revokeGrant(grantId: string, actor: Actor, options: { onlyAccountId?: string } = {}): Promise<{ servers: RevocationDelivery }> {
     const row = await this.prisma.oidcArtifact.findUnique({ where: { model_key: { model: 'Grant', key: artifactKey(grantId) } } });
     if (!row || (options.onlyAccountId && row.accountId !== options.onlyAccountId)) throw new NotFound(`no grant ${grantId}`);
     await this.prisma.$transaction([
       this.prisma.oidcArtifact.deleteMany({ where: { grantId } }),
       this.prisma.oidcArtifact.deleteMany({ where: { model: 'Grant', key: artifactKey(grantId) } }),
     ]);
-    await this.publisher.publish({ type: 'grant', clientId: row.clientId ?? undefined, grantIds: [grantId] });
+    const servers = await this.publisher.publish({ type: 'grant', clientId: row.clientId ?? undefined, grantIds: [grantId] });
     await this.audit.record({
       actorType: actor.type,
       actorId: actor.id,
@@ -189,8 +189,9 @@ export class AdminService {
       targetType: 'grant',
       targetId: grantId,
       clientId: row.clientId,
-      details: { accountId: row.accountId },
+      details: { accountId: row.accountId, servers },
     });
+    return { servers };
   }
 
   listUsers() {

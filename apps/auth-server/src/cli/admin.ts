@@ -9,7 +9,7 @@ import { loadAuthServerConfig } from '../config.js';
 import { SecretBox } from '../crypto-box.js';
 import { SigningKeyStore } from '../keys.js';
 import { AdminService, NotFound } from '../admin/service.js';
-import { createRevocationPublisher } from '../revocation-bus.js';
+import { createRevocationPublisher, type RevocationDelivery } from '../revocation-bus.js';
 import { closeRedis, connectRedis } from '../redis.js';
 
 const USAGE = `Usage: pnpm admin <command>
@@ -87,6 +87,7 @@ export async function runAdminCli(argv: string[]): Promise<number> {
   }
   const config = loadAuthServerConfig();
   const db = await connectDatabase(config.DATABASE_URL, { poolSize: 2 });
+  let closeRevocations: () => Promise<void> = async () => {};
   try {
     await applyMigrations(db);
     const prisma = db.prisma;
@@ -95,7 +96,9 @@ export async function runAdminCli(argv: string[]): Promise<number> {
     const keys = new SigningKeyStore(prisma, new SecretBox(config.KEY_ENCRYPTION_KEY));
     const actor = { actorType: 'admin' as const, actorId: `cli:${process.env.USER ?? 'unknown'}` };
     const logger = createLogger('admin-cli', 'warn');
-    const adminService = new AdminService(prisma, audit, createRevocationPublisher(await connectRedis(process.env.REDIS_URL, logger), logger), logger);
+    const revocations = createRevocationPublisher(await connectRedis(config.REDIS_URL, logger), logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS });
+    closeRevocations = () => revocations.close();
+    const adminService = new AdminService(prisma, audit, revocations, logger);
     const print = (rows: unknown) => (values.json ? console.log(JSON.stringify(rows, null, 2)) : console.table(rows));
     switch (`${group} ${command ?? ''}`.trim()) {
       case 'users list': {
@@ -142,7 +145,7 @@ export async function runAdminCli(argv: string[]): Promise<number> {
       case 'clients revoke': {
         if (!arg) throw new UsageError('clients revoke needs a client_id');
         const result = await adminService.revokeClient(arg, { type: 'admin', id: actor.actorId });
-        console.log(`revoked client ${arg}: ${result.grants} grant(s), ${result.artifacts} token/code row(s) deleted`);
+        console.log(`revoked client ${arg}: ${result.grants} grant(s), ${result.artifacts} token/code row(s) deleted${confirmations(result.servers)}`);
         return 0;
       }
       case 'clients purge-unused': {
@@ -159,8 +162,8 @@ export async function runAdminCli(argv: string[]): Promise<number> {
       }
       case 'grants revoke': {
         if (!arg) throw new UsageError('grants revoke needs a grant_id');
-        await adminService.revokeGrant(arg, { type: 'admin', id: actor.actorId });
-        console.log(`revoked grant ${arg}`);
+        const result = await adminService.revokeGrant(arg, { type: 'admin', id: actor.actorId });
+        console.log(`revoked grant ${arg}${confirmations(result.servers)}`);
         return 0;
       }
       case 'keys list': {
@@ -184,12 +187,20 @@ export async function runAdminCli(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command: ${positionals.join(' ')}`);
     }
   } finally {
+    await closeRevocations();
     await db.close();
     await closeRedis();
   }
 }
 
 class UsageError extends Error {}
+
+/** What the MCP servers listening on Redis said; nothing when none was listening. */
+function confirmations({ notified, confirmed }: RevocationDelivery): string {
+  if (notified === 0) return '';
+  if (confirmed === notified) return `; confirmed by ${confirmed} MCP server(s)`;
+  return `; confirmed by ${confirmed} of ${notified} MCP server(s), the others refuse its tokens once they hear of it or their grant memory expires (GRANT_CACHE_SECONDS)`;
+}
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/admin.js')) {
   runAdminCli(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import { REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 import type { GrantStatus } from '../auth/grant-status.js';
 import type { SessionManager } from './session-manager.js';
 
@@ -15,7 +15,8 @@ export function parseRevocationEvent(message: string): RevocationEvent | undefin
   if (!v || (v.type !== 'client' && v.type !== 'grant')) return undefined;
   if (!Array.isArray(v.grantIds) || !v.grantIds.every((g) => typeof g === 'string')) return undefined;
   if (v.clientId !== undefined && typeof v.clientId !== 'string') return undefined;
-  return { type: v.type, clientId: v.clientId, grantIds: v.grantIds };
+  if (v.id !== undefined && (typeof v.id !== 'string' || v.id.length > 200)) return undefined;
+  return { type: v.type, clientId: v.clientId, grantIds: v.grantIds, ...(v.id ? { id: v.id } : {}) };
 }
 
 /**
@@ -23,6 +24,7 @@ export function parseRevocationEvent(message: string): RevocationEvent | undefin
  * it names (its grants, or every session of its client) are closed.
  */
 export async function applyRevocation(sessions: SessionManager, grants: GrantStatus, event: RevocationEvent): Promise<number> {
+  // Synchronously, before the first await: a caller may confirm the notice as soon as this returns.
   grants.revoked(event);
   let closed = 0;
   for (const grantId of event.grantIds) closed += await sessions.closeByGrant(grantId);
@@ -35,8 +37,19 @@ export async function applyRevocation(sessions: SessionManager, grants: GrantSta
  * once. While subscribed it is a live feed for `grants` (which may then remember standing grants);
  * from the moment the connection drops until it is subscribed again, it is not, and every request
  * asks the database. The periodic sweep closes sessions whose notice was lost.
+ *
+ * A notice carrying an id is confirmed on the acknowledgement channel (through `publisher`, a
+ * connection that is not subscribed) as soon as no remembered answer trusts what it names; the
+ * authorization server waits for every subscribed replica's confirmation before it answers
+ * "revoked", so the next request anywhere is refused. Sessions close after that, asynchronously.
  */
-export async function startRevocationListener(redisUrl: string, sessions: SessionManager, grants: GrantStatus, logger: Logger): Promise<() => Promise<void>> {
+export async function startRevocationListener(
+  redisUrl: string,
+  sessions: SessionManager,
+  grants: GrantStatus,
+  logger: Logger,
+  publisher: { publish(channel: string, message: string): Promise<unknown> },
+): Promise<() => Promise<void>> {
   // No automatic re-subscription: ioredis reports 'ready' before re-subscribing, and the feed may
   // only count as live once the SUBSCRIBE is acknowledged, so this listener subscribes itself.
   const subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false });
@@ -64,7 +77,9 @@ export async function startRevocationListener(redisUrl: string, sessions: Sessio
       logger.warn('revocation listener: ignoring a malformed notice');
       return;
     }
-    void applyRevocation(sessions, grants, event)
+    const closing = applyRevocation(sessions, grants, event);
+    if (event.id) publisher.publish(REVOCATION_ACK_CHANNEL, event.id).catch((err) => logger.warn({ err }, 'revocation listener: confirmation not sent'));
+    closing
       .then((n) => n && logger.info({ type: event.type, client_id: event.clientId, sessions: n }, 'closed sessions after a revocation notice'))
       .catch((err) => logger.error({ err }, 'revocation listener: closing sessions failed'));
   });
