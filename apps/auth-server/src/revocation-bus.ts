@@ -28,6 +28,12 @@ export interface RevocationPublisherOptions {
 }
 
 const NONE: RevocationDelivery = { notified: 0, confirmed: 0 };
+
+/** What an administrator is told when not every notified MCP server confirmed in time; '' otherwise. */
+export function unconfirmedNotice({ notified, confirmed }: RevocationDelivery): string {
+  if (confirmed >= notified) return '';
+  return `${notified - confirmed} of ${notified} MCP servers did not confirm in time: they refuse its tokens once they hear of it, or at the latest when their grant memory expires (GRANT_CACHE_SECONDS).`;
+}
 const UNHEARD = 'MCP servers that remember the grant as standing stop serving it when that memory expires (GRANT_CACHE_SECONDS), the others at once';
 
 /**

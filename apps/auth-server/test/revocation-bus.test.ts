@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, createLogger, type RevocationEvent } from '@mcp-gw/shared';
-import { createRevocationPublisher, type RevocationPublisher } from '../src/revocation-bus.js';
+import { createRevocationPublisher, unconfirmedNotice, type RevocationPublisher } from '../src/revocation-bus.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const silent = createLogger('test', 'silent');
@@ -104,6 +104,9 @@ describe.skipIf(!redisUrl)('revocation publisher on Redis (TEST_REDIS_URL)', () 
     expect(delivery.notified).toBeGreaterThanOrEqual(2);
     expect(delivery.confirmed).toBeLessThan(delivery.notified);
     expect(delivery.confirmed).toBeGreaterThanOrEqual(1);
+    // What the admin page and the CLI then tell the administrator.
+    expect(unconfirmedNotice(delivery)).toContain(`${delivery.notified - delivery.confirmed} of ${delivery.notified} MCP servers did not confirm in time`);
+    expect(unconfirmedNotice({ notified: 2, confirmed: 2 })).toBe('');
   });
 
   it('with a timeout of 0 it publishes without waiting for confirmations', async () => {

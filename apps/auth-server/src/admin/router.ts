@@ -6,7 +6,7 @@ import type { AuthServerConfig } from '../config.js';
 import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { renderErrorPage } from '../views/pages.js';
 import { NotFound, type AdminService } from './service.js';
-import type { RevocationDelivery } from '../revocation-bus.js';
+import { unconfirmedNotice } from '../revocation-bus.js';
 import { CONSOLE_CALLBACK_PATH, consoleLoginUrl, currentUser, safeReturnPath } from './session.js';
 import { accountPage, auditPage, clientDetailPage, clientsPage, confirmRevokeClientPage, confirmRevokeGrantPage, usersPage } from './views.js';
 
@@ -111,7 +111,8 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
       if (req.body?.confirm !== 'yes') return void page(res, 400, 'invalid_request', 'Revocation was not confirmed.');
       const clientId = String(req.params.clientId);
       const result = await admin.revokeClient(clientId, actor(req));
-      res.redirect(303, `/admin?done=${encodeURIComponent(`Revoked ${clientId}: ${result.grants} grant(s) and all their tokens.${unconfirmed(result.servers)}`)}`);
+      const done = encodeURIComponent(`Revoked ${clientId}: ${result.grants} grant(s) and all their tokens. ${unconfirmedNotice(result.servers)}`.trim());
+      res.redirect(303, `/admin?done=${done}`);
     } catch (err) {
       next(err);
     }
@@ -128,7 +129,7 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
         return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), `/admin/grants/${encodeURIComponent(grantId)}/revoke${client ? `?client=${encodeURIComponent(client)}` : ''}`, back));
       }
       const { servers } = await admin.revokeGrant(grantId, actor(req));
-      const done = encodeURIComponent(`Grant revoked.${unconfirmed(servers)}`);
+      const done = encodeURIComponent(`Grant revoked. ${unconfirmedNotice(servers)}`.trim());
       res.redirect(303, client ? `/admin/clients/${encodeURIComponent(client)}?done=${done}` : `/admin?done=${done}`);
     } catch (err) {
       next(err);
@@ -203,7 +204,3 @@ function page(res: Response, status: number, error: string, description: string)
   res.status(status).type('html').send(renderErrorPage({ error, description }));
 }
 
-/** Said on the page only when an MCP server listening for revocations did not confirm in time. */
-function unconfirmed({ notified, confirmed }: RevocationDelivery): string {
-  return confirmed < notified ? ` ${notified - confirmed} of ${notified} MCP servers did not confirm in time: they refuse its tokens once they hear of it, or at the latest when their grant memory expires (GRANT_CACHE_SECONDS).` : '';
-}

@@ -9,7 +9,7 @@ import { loadAuthServerConfig } from '../config.js';
 import { SecretBox } from '../crypto-box.js';
 import { SigningKeyStore } from '../keys.js';
 import { AdminService, NotFound } from '../admin/service.js';
-import { createRevocationPublisher, type RevocationDelivery } from '../revocation-bus.js';
+import { createRevocationPublisher, unconfirmedNotice, type RevocationDelivery } from '../revocation-bus.js';
 import { closeRedis, connectRedis } from '../redis.js';
 
 const USAGE = `Usage: pnpm admin <command>
@@ -199,7 +199,7 @@ class UsageError extends Error {}
 function confirmations({ notified, confirmed }: RevocationDelivery): string {
   if (notified === 0) return '';
   if (confirmed === notified) return `; confirmed by ${confirmed} MCP server(s)`;
-  return `; confirmed by ${confirmed} of ${notified} MCP server(s), the others refuse its tokens once they hear of it or their grant memory expires (GRANT_CACHE_SECONDS)`;
+  return `; confirmed by ${confirmed} MCP server(s). ${unconfirmedNotice({ notified, confirmed })}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/admin.js')) {
