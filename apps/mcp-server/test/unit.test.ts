@@ -5,6 +5,7 @@ import { hashArgs } from '../src/tools/idempotency.js';
 import { neutralise, untrusted } from '../src/tools/untrusted.js';
 import { validateJsonRpcBody } from '../src/http/jsonrpc.js';
 import { pathMatcher } from '../src/http/mcp-endpoint.js';
+import { parseRevocationEvent } from '../src/transport/revocation-listener.js';
 
 describe('untrusted content delimiters', () => {
   it('neutralises opening and closing delimiters in any case and spacing', () => {
@@ -87,5 +88,16 @@ describe('MCP endpoint path matching', () => {
     expect(pathMatcher('/')('/')).toBe(true);
     expect(pathMatcher('/')('/mcp')).toBe(false);
     expect(pathMatcher('/api/mcp')('/API/mcp/')).toBe(true);
+  });
+});
+
+describe('revocation notices from the wire', () => {
+  it('keeps the id a replica must echo, and refuses a notice whose id is not a short string', () => {
+    expect(parseRevocationEvent(JSON.stringify({ type: 'grant', grantIds: ['g'], id: 'n-1' }))).toEqual({ type: 'grant', clientId: undefined, grantIds: ['g'], id: 'n-1' });
+    // Notices without an id (an older publisher) are applied, and nothing is echoed for them.
+    expect(parseRevocationEvent(JSON.stringify({ type: 'client', clientId: 'c', grantIds: [] }))).toEqual({ type: 'client', clientId: 'c', grantIds: [] });
+    expect(parseRevocationEvent(JSON.stringify({ type: 'grant', grantIds: ['g'], id: 42 }))).toBeUndefined();
+    expect(parseRevocationEvent(JSON.stringify({ type: 'grant', grantIds: ['g'], id: 'x'.repeat(201) }))).toBeUndefined();
+    expect(parseRevocationEvent('not json')).toBeUndefined();
   });
 });
