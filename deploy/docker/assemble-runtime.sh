@@ -38,3 +38,6 @@ cp -a --parents \
   "$out/"
 # Tests compiled beside the code are not shipped.
 find "$out" -path '*/dist/*' -name '*.test.*' -delete
+# Prisma's CLI and TypeScript are linked as @prisma/client's optional peers: cut, and with them every
+# package nothing at run time reaches (about half of each image).
+node deploy/docker/prune-runtime.mjs "$out"

@@ -28,6 +28,8 @@ if (pgSkip) console.warn(`SKIPPED runtime-image: ${pgSkip}`);
 
 const APPS = ['auth-server', 'mcp-server'] as const;
 /** Build, test and lint tools: none of them may reach an image. */
+/** What only `prisma generate` and the Prisma CLI use (its config loader, engines downloader). */
+const GENERATOR_ONLY = /^(prisma|typescript|effect|@prisma\+config|@prisma\+engines|@prisma\+fetch-engine|c12|jiti)(@|$)/;
 const DEV_ONLY = /^(vitest|@vitest\+|eslint|@eslint\+|typescript-eslint|@typescript-eslint\+|turbo|tsx|esbuild|playwright|playwright-core|supertest|selfsigned|@types\+|@mcp-gw\+testkit)(@|$)/;
 
 /**
@@ -121,6 +123,11 @@ describe.skipIf(!!pgSkip)('the runtime images, assembled as the Dockerfile does 
       expect(fs.readdirSync(path.join(out[app], 'prisma/migrations')).length).toBeGreaterThan(0);
       const installed = fs.readdirSync(path.join(out[app], 'node_modules/.pnpm'));
       expect(installed.filter((name) => DEV_ONLY.test(name))).toEqual([]);
+      // Prisma's generator-time peers (its CLI, TypeScript) and what only they pull in are pruned:
+      // the apps below run without them.
+      expect(installed.filter((name) => GENERATOR_ONLY.test(name))).toEqual([]);
+      const dangling = execFileSync('find', [out[app], '-xtype', 'l']).toString();
+      expect(dangling).toBe('');
       expect(installed.some((name) => name.startsWith('@modelcontextprotocol+sdk@'))).toBe(app === 'mcp-server');
       expect(installed.some((name) => name.startsWith('oidc-provider@'))).toBe(app === 'auth-server');
       expect(execFileSync('find', [out[app], '-path', '*/dist/*', '-name', '*.test.*']).toString()).toBe('');
