@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import { LiveSubscription, REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 
 /** What became of one revocation notice on Redis. */
 export interface RevocationDelivery {
@@ -98,61 +98,28 @@ interface Expected {
   done?: () => void;
 }
 
-/** One subscription to the acknowledgement channel; counts confirmations per notice id. */
+/** The subscription to the acknowledgement channel; counts confirmations per notice id. */
 class AckListener {
-  private readonly subscriber: Redis;
+  private readonly subscription: LiveSubscription;
   private readonly expected = new Map<string, Expected>();
-  private readonly whenLive: (() => void)[] = [];
-  private live = false;
-  private stopped = false;
 
   constructor(redis: Redis, logger: Logger) {
-    // A subscribed connection can do nothing else: one of its own. It subscribes itself on every
-    // (re)connection and counts as listening only once Redis acknowledged the SUBSCRIBE.
-    this.subscriber = redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false });
-    this.subscriber.on('error', (err) => logger.warn({ err: err.message }, 'revocation confirmations: redis error'));
-    this.subscriber.on('close', () => {
-      this.live = false;
-    });
-    this.subscriber.on('ready', () => {
-      if (this.stopped) return;
-      this.subscriber
-        .subscribe(REVOCATION_ACK_CHANNEL)
-        .then(() => {
-          if (this.stopped || this.subscriber.status !== 'ready') return;
-          this.live = true;
-          for (const resolve of this.whenLive.splice(0)) resolve();
-        })
-        .catch((err) => logger.warn({ err: err.message }, 'revocation confirmations: cannot subscribe now; will retry with the connection'));
-    });
-    this.subscriber.on('message', (channel: string, id: string) => {
-      if (channel !== REVOCATION_ACK_CHANNEL) return;
-      const entry = this.expected.get(id);
-      if (!entry) return;
-      entry.count += 1;
-      if (entry.count >= entry.wanted) entry.done?.();
-    });
+    // A subscribed connection can do nothing else: one of its own, connected on first use (a CLI
+    // run that revokes nothing opens none).
+    const connection = redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false });
+    this.subscription = new LiveSubscription(connection, REVOCATION_ACK_CHANNEL, (id) => this.confirmed(id), { logger, name: 'revocation confirmations' });
   }
 
-  /** Whether confirmations can be heard, waiting at most `ms` for the subscription (first use, reconnect). */
-  async listening(ms: number): Promise<boolean> {
-    if (this.live) return true;
-    // Connected on first use: a CLI run that revokes nothing opens no subscription.
-    if (this.subscriber.status === 'wait') this.subscriber.connect().catch(() => {}); // ioredis retries; 'error' says why
-    let timer: NodeJS.Timeout | undefined;
-    let resolved: () => void = () => {};
-    const subscribed = new Promise<boolean>((resolve) => {
-      resolved = () => resolve(true);
-      this.whenLive.push(resolved);
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    try {
-      return await subscribed;
-    } finally {
-      clearTimeout(timer);
-      const i = this.whenLive.indexOf(resolved);
-      if (i >= 0) this.whenLive.splice(i, 1);
-    }
+  /** Whether confirmations can be heard, waiting at most `ms` for the subscription. */
+  listening(ms: number): Promise<boolean> {
+    return this.subscription.whenLive(ms);
+  }
+
+  private confirmed(id: string): void {
+    const entry = this.expected.get(id);
+    if (!entry) return;
+    entry.count += 1;
+    if (entry.count >= entry.wanted) entry.done?.();
   }
 
   expect(id: string): { until(wanted: number, ms: number): Promise<number>; cancel(): void } {
@@ -179,9 +146,7 @@ class AckListener {
     };
   }
 
-  async close(): Promise<void> {
-    this.stopped = true;
-    this.live = false;
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  close(): Promise<void> {
+    return this.subscription.close();
   }
 }

@@ -13,3 +13,4 @@ export {
   type RevocationCheck,
 } from './token-verifier.js';
 export * from './revocation.js';
+export * from './live-subscription.js';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import { LiveSubscription, REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 import type { GrantStatus } from '../auth/grant-status.js';
 import type { SessionManager } from './session-manager.js';
 
@@ -50,28 +50,13 @@ export async function startRevocationListener(
   logger: Logger,
   publisher: { publish(channel: string, message: string): Promise<unknown> },
 ): Promise<() => Promise<void>> {
-  // No automatic re-subscription: ioredis reports 'ready' before re-subscribing, and the feed may
-  // only count as live once the SUBSCRIBE is acknowledged, so this listener subscribes itself.
   const subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false });
-  let live = false;
-  let stopped = false;
-  const setLive = (value: boolean) => {
-    if (value === live) return;
-    live = value;
-    if (value) grants.feedUp();
-    else grants.feedDown();
-  };
-  subscriber.on('error', (err) => logger.warn({ err }, 'revocation listener: redis error'));
-  subscriber.on('close', () => setLive(false));
-  subscriber.on('ready', () => {
-    if (stopped) return;
-    subscriber
-      .subscribe(REVOCATION_CHANNEL)
-      .then(() => setLive(subscriber.status === 'ready' && !stopped))
-      .catch((err) => logger.warn({ err }, 'revocation listener: cannot subscribe now; will retry with the connection'));
+  const subscription = new LiveSubscription(subscriber, REVOCATION_CHANNEL, (message) => apply(message), {
+    logger,
+    name: 'revocation listener',
+    onLiveChange: (live) => (live ? grants.feedUp() : grants.feedDown()),
   });
-  subscriber.on('message', (channel, message) => {
-    if (channel !== REVOCATION_CHANNEL) return;
+  function apply(message: string): void {
     const event = parseRevocationEvent(message);
     if (!event) {
       logger.warn('revocation listener: ignoring a malformed notice');
@@ -82,11 +67,7 @@ export async function startRevocationListener(
     closing
       .then((n) => n && logger.info({ type: event.type, client_id: event.clientId, sessions: n }, 'closed sessions after a revocation notice'))
       .catch((err) => logger.error({ err }, 'revocation listener: closing sessions failed'));
-  });
-  await subscriber.connect().catch((err) => logger.warn({ err }, 'revocation listener: cannot connect now; will retry'));
-  return async () => {
-    stopped = true;
-    setLive(false);
-    await subscriber.quit().catch(() => subscriber.disconnect());
-  };
+  }
+  await subscription.connect();
+  return () => subscription.close();
 }
