@@ -1,12 +1,16 @@
-// Shared by the start and test commands: make sure dependencies are installed and the workspace is
-// built, using only Node and npm (pnpm is fetched from the npm registry when it is not installed).
-import { spawnSync, execSync } from 'node:child_process';
+// Shared by every root command (start, test, lint, build, bench, admin…): make sure the exact pnpm of
+// `packageManager` is on PATH (fetched from the npm registry when missing), dependencies are installed
+// and the workspace is built, using only Node and npm.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PNPM_VERSION = '10.34.0';
+// The one place that names pnpm's version: package.json's packageManager (a newer pnpm refuses to
+// switch to it without a registry signature, so the exact version is what runs).
+const PNPM_VERSION = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).packageManager.replace(/^pnpm@/, '');
 
 export function checkNode() {
   const [major, minor] = process.versions.node.split('.').map(Number);
@@ -16,29 +20,48 @@ export function checkNode() {
   }
 }
 
-function pnpmCommand() {
-  try {
-    const version = execSync('pnpm --version', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    if (version.startsWith('10.')) return ['pnpm'];
-  } catch {
-    // not installed: use npx below
+function versionOf(command) {
+  const r = spawnSync(command, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], shell: process.platform === 'win32' });
+  return r.status === 0 ? r.stdout.toString().trim() : undefined;
+}
+
+let pnpmDir;
+/**
+ * The folder holding the exact pnpm: the one on PATH when it is that version, else a copy installed
+ * once from the npm registry into the user's cache (npm is all a fresh machine has).
+ */
+function pnpmBinDir() {
+  if (pnpmDir !== undefined) return pnpmDir;
+  if (versionOf('pnpm') === PNPM_VERSION) return (pnpmDir = '');
+  const prefix = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'mcp-gw', `pnpm-${PNPM_VERSION}`);
+  const bin = path.join(prefix, 'node_modules', '.bin');
+  if (versionOf(path.join(bin, 'pnpm')) !== PNPM_VERSION) {
+    console.log(`Fetching pnpm ${PNPM_VERSION} from the npm registry into ${prefix}…`);
+    const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', prefix, `pnpm@${PNPM_VERSION}`], { stdio: 'inherit' });
+    if (r.status !== 0 || versionOf(path.join(bin, 'pnpm')) !== PNPM_VERSION) {
+      console.error(`Could not install pnpm ${PNPM_VERSION} with npm (exit ${r.status}).`);
+      process.exit(1);
+    }
   }
-  return ['npx', '-y', `pnpm@${PNPM_VERSION}`];
+  return (pnpmDir = bin);
+}
+
+/** The environment every child gets: the exact pnpm first on PATH, so turbo and scripts find it. */
+export function childEnv(extra = {}) {
+  const dir = pnpmBinDir();
+  const PATH = dir ? `${dir}${path.delimiter}${process.env.PATH ?? ''}` : process.env.PATH;
+  return { TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', ...process.env, PATH, ...extra };
 }
 
 export function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, {
-    cwd: root,
-    stdio: 'inherit',
-    env: { TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', ...process.env, ...options.env },
-  });
+  const result = spawnSync(cmd, args, { cwd: options.cwd ?? root, stdio: 'inherit', env: childEnv(options.env) });
   if (result.error) throw result.error;
   return result.status ?? 1;
 }
 
 export function pnpm(args, options) {
-  const [cmd, ...pre] = pnpmCommand();
-  return run(cmd, [...pre, ...args], options);
+  const dir = pnpmBinDir();
+  return run(dir ? path.join(dir, 'pnpm') : 'pnpm', args, options);
 }
 
 /** Installs dependencies when node_modules is missing or older than the lockfile. */
@@ -52,7 +75,12 @@ export function ensureInstalled() {
   if (code !== 0) process.exit(code);
 }
 
+/** `turbo run <task>` over the workspace, with the exact pnpm on PATH. */
+export function turbo(task, extraArgs = []) {
+  return pnpm(['exec', 'turbo', 'run', task, ...extraArgs]);
+}
+
 export function build() {
-  const code = pnpm(['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
+  const code = turbo('build', ['--output-logs=errors-only']);
   if (code !== 0) process.exit(code);
 }

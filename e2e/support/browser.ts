@@ -3,19 +3,42 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { repoRoot } from './system.js';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = path.join(repoRoot, 'test-results', 'screenshots');
 
+let chosen: Promise<{ path: string; source: string }> | undefined;
 /**
- * Debian's Chromium, headless, with the flags that work as root on a machine without network
- * (Playwright gives every launch a fresh temporary profile).
+ * The browser the page tests drive: CHROMIUM_PATH when set, else a system Chromium when one is
+ * installed, else the Chromium build shipped inside the `@sparticuz/chromium` npm package (unpacked
+ * on first use), so `npm test` needs nothing beyond its own install. Printed once per test process.
+ */
+export function chromiumExecutable(): Promise<{ path: string; source: string }> {
+  chosen ??= (async () => {
+    const fromEnv = process.env.CHROMIUM_PATH;
+    let found: { path: string; source: string };
+    if (fromEnv) {
+      if (!fs.existsSync(fromEnv)) throw new Error(`CHROMIUM_PATH=${fromEnv} does not exist`);
+      found = { path: fromEnv, source: 'CHROMIUM_PATH' };
+    } else if (fs.existsSync('/usr/bin/chromium')) {
+      found = { path: '/usr/bin/chromium', source: 'system' };
+    } else {
+      const { default: packaged } = await import('@sparticuz/chromium');
+      found = { path: await packaged.executablePath(), source: '@sparticuz/chromium' };
+    }
+    console.log(`browser tests: Chromium from ${found.source} (${found.path})`);
+    return found;
+  })();
+  return chosen;
+}
+
+/**
+ * Chromium, headless, with the flags that work as root on a machine without network (Playwright
+ * gives every launch a fresh temporary profile). The packaged build's own suggested flags are not
+ * used: they turn off web security, which the CORS tests rely on.
  */
 export async function launchBrowser(): Promise<{ browser: Browser; context: BrowserContext; close(): Promise<void> }> {
-  if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (CI does)`);
-  }
+  const executable = await chromiumExecutable();
   const browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: executable.path,
     headless: true,
     args: [
       '--no-sandbox',
