@@ -14,7 +14,8 @@ import { allowedOrigins, isOriginAllowed } from './http/guards.js';
 import { createMcpEndpoint, pathMatcher } from './http/mcp-endpoint.js';
 import { staticHeaders } from './http/security-headers.js';
 import { renderDocs } from './http/docs.js';
-import { buildMcpServer } from './mcp/server.js';
+import { buildMcpServer } from './mcp/legacy-server.js';
+import { createModernEndpoint } from './mcp/modern-handler.js';
 import { purgeExpired } from './domain/maintenance.js';
 import { createToolServices } from './services.js';
 import { Metrics } from './observability/metrics.js';
@@ -104,6 +105,12 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     sweepIntervalMs: config.SESSION_SWEEP_INTERVAL_MS,
   });
   sessions.start();
+  const modern = createModernEndpoint({ services, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+  // What a revocation ends at once: the grant's or client's sessions, and its open listen streams.
+  const live = {
+    closeByGrant: async (grantId: string) => modern.closeByGrant(grantId) + (await sessions.closeByGrant(grantId)),
+    closeByClient: async (clientId: string) => modern.closeByClient(clientId) + (await sessions.closeByClient(clientId)),
+  };
   // Expired idempotency records and confirmations are purged every 10 minutes (any replica may do it).
   const maintenance = setInterval(() => {
     void purgeExpired(db.prisma)
@@ -112,7 +119,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   }, 10 * 60_000);
   maintenance.unref();
   const grants = new GrantStatus(db.prisma, { ttlMs: config.GRANT_CACHE_SECONDS * 1000 });
-  const stopListener = sessionRedis ? startRevocationListener(config.REDIS_URL!, sessions, grants, logger, sessionRedis) : undefined;
+  const stopListener = sessionRedis ? startRevocationListener(config.REDIS_URL!, live, grants, logger, sessionRedis) : undefined;
 
   if (config.MCP_AUTH_DISABLED) {
     logger.warn({ sub: config.MCP_AUTH_DISABLED_SUB }, 'MCP_AUTH_DISABLED: /mcp serves every request as one user WITHOUT authentication (benchmarks only)');
@@ -211,7 +218,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   const mcpCors = cors({
     origin: (origin, cb) => cb(null, origin !== undefined && isOriginAllowed(origin, origins) ? origin : false),
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID', 'Accept'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Last-Event-ID', 'Accept'],
     exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Mcp-Protocol-Version'],
     maxAge: 600,
   });
@@ -219,6 +226,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   const mcpEndpoint = createMcpEndpoint({
     config,
     sessions,
+    modern,
     verifier,
     grants,
     audit,
@@ -228,7 +236,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     securityHeaders: staticHeaders(securityHeaders),
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
     onGrantRevoked: (grantId) => {
-      void sessions.closeByGrant(grantId).then((n) => n && logger.info({ grant: grantId, sessions: n }, 'closed sessions of a revoked grant'));
+      void live.closeByGrant(grantId).then((n) => n && logger.info({ grant: grantId, sessions: n }, 'closed sessions of a revoked grant'));
     },
     // In-flight /mcp POSTs (tool calls...), for the drain.
     trackPost: (res) => {
@@ -263,7 +271,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     metrics,
     verifier,
     grants,
-    revoke: (event) => applyRevocation(sessions, grants, event),
+    revoke: (event) => applyRevocation(live, grants, event),
     addRevocationFeed() {
       grants.feedUp();
       let attached = true;
@@ -278,6 +286,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
     async drain(timeoutMs) {
       draining = true;
       sessions.closeStreams();
+      modern.closeStreams();
       if (inFlight === 0) return { drained: true };
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
@@ -294,6 +303,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
       closed = true;
       draining = true;
       clearInterval(maintenance);
+      await modern.close();
       await sessions.closeAll();
       if (stopListener) await (await stopListener)();
       await bus?.close();

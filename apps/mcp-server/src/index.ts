@@ -9,4 +9,4 @@ export { SessionManager } from './transport/session-manager.js';
 export { TOOLS, TOOL_SCOPES } from './tools/tickets.js';
 export { purgeExpired } from './domain/maintenance.js';
 export { createToolServices } from './services.js';
-export { buildMcpServer } from './mcp/server.js';
+export { buildMcpServer } from './mcp/legacy-server.js';

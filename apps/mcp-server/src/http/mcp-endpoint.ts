@@ -5,7 +5,9 @@ import type { McpServerConfig } from '../config.js';
 import { bearerAuth, insufficientScope, sendAuthError } from '../auth/bearer-auth.js';
 import type { GrantStatus } from '../auth/grant-status.js';
 import type { Principal } from '../auth/principal.js';
-import { isInitializeRequest, type JSONRPCMessage } from '../mcp/sdk.js';
+import { requestEra } from '../mcp/era.js';
+import type { ModernEndpoint } from '../mcp/modern-handler.js';
+import { isInitializeRequest, type AuthInfo, type JSONRPCMessage } from '../mcp/sdk.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 import { TOOL_SCOPES } from '../tools/tickets.js';
@@ -22,6 +24,8 @@ type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: u
 export interface McpEndpointOptions {
   config: McpServerConfig;
   sessions: SessionManager;
+  /** The 2026-07-28 leg (stateless requests). */
+  modern: ModernEndpoint;
   verifier: AccessTokenVerifier;
   grants: GrantStatus;
   audit: AuditLog;
@@ -39,21 +43,38 @@ export interface McpEndpointOptions {
   trackPost(res: ServerResponse): void;
 }
 
-/** The scope a JSON-RPC request needs beyond being authenticated, if any. */
-function requiredScope(message: Record<string, unknown>): string | undefined {
-  if (!isRequest(message)) return undefined;
+/**
+ * The scope a JSON-RPC request needs beyond being authenticated, if any: for tools/call, the tool's,
+ * judged from the body and from the Mcp-Name header alike (when they differ the modern handler refuses
+ * the request with -32020; the scope decision must not depend on which of the two an intermediary read).
+ */
+function requiredScopes(message: Record<string, unknown>, mcpName: string | undefined): string[] {
+  if (!isRequest(message)) return [];
   switch (message.method) {
     case 'tools/call': {
       const name = (message.params as { name?: unknown } | undefined)?.name;
-      return typeof name === 'string' ? TOOL_SCOPES.get(name) : undefined;
+      const scopes = new Set<string>();
+      for (const tool of [name, mcpName]) {
+        const scope = typeof tool === 'string' ? TOOL_SCOPES.get(tool) : undefined;
+        if (scope) scopes.add(scope);
+      }
+      return [...scopes];
     }
     case 'resources/list':
     case 'resources/read':
     case 'prompts/get':
-      return TICKETS_READ;
+      return [TICKETS_READ];
     default:
-      return undefined;
+      return [];
   }
+}
+
+/** The Mcp-Name header's value, decoded from the spec's `=?base64?…?=` form when so encoded. */
+function decodeMcpName(value: string | string[] | undefined): string | undefined {
+  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (raw === undefined) return undefined;
+  const encoded = /^=\?base64\?(.*)\?=$/.exec(raw);
+  return encoded ? Buffer.from(encoded[1]!, 'base64').toString('utf8') : raw;
 }
 
 /**
@@ -159,9 +180,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
       sendAuthError(res, config, insufficientScope(principal, [TICKETS_READ]));
       return;
     }
+    const mcpName = checked.messages.length === 1 ? decodeMcpName(req.headers['mcp-name']) : undefined;
     for (const message of checked.messages) {
-      const scope = requiredScope(message);
-      if (scope && !principal.scopes.includes(scope)) {
+      const scope = requiredScopes(message, mcpName).find((s) => !principal.scopes.includes(s));
+      if (scope) {
         denied(req, 'insufficient_scope', principal, {
           required: scope,
           rpc_method: message.method,
@@ -170,6 +192,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
         sendAuthError(res, config, insufficientScope(principal, [scope]));
         return;
       }
+    }
+    if (requestEra(req, read.body, logger) === 'modern') {
+      await options.modern.serve(req, res, read.body, (req as { auth?: AuthInfo }).auth!, principal);
+      return;
     }
     const sessionId = req.headers[SESSION_HEADER];
     if (typeof sessionId !== 'string') {

@@ -1,42 +1,53 @@
 import { z } from 'zod';
 import { TICKETS_READ } from '@mcp-gw/shared';
-import { McpError, ErrorCode, type GetPromptResult, type McpServer } from '../mcp/sdk.js';
-import { principalFromAuthInfo } from '../auth/principal.js';
+import type { GetPromptResult } from '../mcp/wire-types.js';
+import type { Principal } from '../auth/principal.js';
+import { RequestError } from '../protocol/errors.js';
 import { DomainError } from '../domain/errors.js';
 import { parseTicketId } from '../domain/ids.js';
 import type { ToolServices } from '../tools/registry.js';
 import { UNTRUSTED_NOTICE, untrusted } from '../tools/untrusted.js';
 import { ticketMarkdown } from '../resources/tickets.js';
 
-function principalOrThrow(auth: Parameters<typeof principalFromAuthInfo>[0]) {
-  const principal = principalFromAuthInfo(auth);
+function principalOrThrow(principal: Principal | undefined): Principal {
   if (!principal || !principal.scopes.includes(TICKETS_READ)) {
-    throw new McpError(ErrorCode.InvalidRequest, `This prompt reads tickets and needs the ${TICKETS_READ} permission.`);
+    throw new RequestError('not_permitted', `This prompt reads tickets and needs the ${TICKETS_READ} permission.`);
   }
   return principal;
 }
 
 function domain<T>(p: Promise<T>): Promise<T> {
   return p.catch((err) => {
-    if (err instanceof DomainError) throw new McpError(ErrorCode.InvalidParams, err.message);
+    if (err instanceof DomainError) throw new RequestError('invalid_params', err.message);
     throw err;
   });
+}
+
+/** A prompt, whatever the era: its arguments' zod shape and what it answers for a caller. */
+export interface PromptSpec<A extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  args: A;
+  get(args: z.infer<z.ZodObject<A>>, principal: Principal | undefined, services: ToolServices): Promise<GetPromptResult>;
+}
+
+function definePrompt<A extends z.ZodRawShape>(spec: PromptSpec<A>): PromptSpec<A> {
+  return spec;
 }
 
 /**
  * Prompts put server-written instructions in one message and the ticket data, delimited as untrusted,
  * in a separate embedded resource: the data never becomes part of the instructions.
  */
-export function registerPrompts(server: McpServer, services: ToolServices): void {
-  server.registerPrompt(
-    'triage_ticket',
-    {
-      title: 'Triage a ticket',
-      description: 'Assess one ticket: severity, missing information, suggested priority, assignee and next step.',
-      argsSchema: { ticket_id: z.string().max(16).describe('Ticket id, e.g. T-12') },
-    },
-    async ({ ticket_id }, extra): Promise<GetPromptResult> => {
-      const principal = principalOrThrow(extra.authInfo);
+export const PROMPTS: readonly PromptSpec[] = [
+  definePrompt({
+    name: 'triage_ticket',
+    title: 'Triage a ticket',
+    description: 'Assess one ticket: severity, missing information, suggested priority, assignee and next step.',
+    args: { ticket_id: z.string().max(16).describe('Ticket id, e.g. T-12') },
+    async get({ ticket_id }, caller, services): Promise<GetPromptResult> {
+      const principal = principalOrThrow(caller);
       const number = await domain(Promise.resolve().then(() => parseTicketId(ticket_id)));
       const ticket = await domain(services.tickets.get(principal.sub, number));
       return {
@@ -63,17 +74,14 @@ export function registerPrompts(server: McpServer, services: ToolServices): void
         ],
       };
     },
-  );
-
-  server.registerPrompt(
-    'summarize_project',
-    {
-      title: 'Summarize a project',
-      description: 'Status report of one project: counts by status and priority and the most pressing open tickets.',
-      argsSchema: { project: z.string().max(32).describe('Project key, e.g. WEB') },
-    },
-    async ({ project }, extra): Promise<GetPromptResult> => {
-      const principal = principalOrThrow(extra.authInfo);
+  }),
+  definePrompt({
+    name: 'summarize_project',
+    title: 'Summarize a project',
+    description: 'Status report of one project: counts by status and priority and the most pressing open tickets.',
+    args: { project: z.string().max(32).describe('Project key, e.g. WEB') },
+    async get({ project }, caller, services): Promise<GetPromptResult> {
+      const principal = principalOrThrow(caller);
       const overview = await domain(services.tickets.projectOverview(principal.sub, project));
       const figures = [
         `Project ${overview.project.key} (${overview.project.name})`,
@@ -106,5 +114,5 @@ export function registerPrompts(server: McpServer, services: ToolServices): void
         ],
       };
     },
-  );
-}
+  }),
+] as unknown as PromptSpec[];

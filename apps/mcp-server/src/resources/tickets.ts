@@ -1,6 +1,7 @@
 import { TICKETS_READ } from '@mcp-gw/shared';
-import { ListResourcesRequestSchema, McpError, ErrorCode, ResourceTemplate, type McpServer, type ReadResourceResult } from '../mcp/sdk.js';
-import { principalFromAuthInfo, type Principal } from '../auth/principal.js';
+import type { ListResourcesResult, ReadResourceResult } from '../mcp/wire-types.js';
+import type { Principal } from '../auth/principal.js';
+import { RequestError } from '../protocol/errors.js';
 import { DomainError } from '../domain/errors.js';
 import { formatTicketId, parseTicketId } from '../domain/ids.js';
 import type { TicketDetail } from '../domain/tickets.js';
@@ -9,11 +10,11 @@ import { UNTRUSTED_NOTICE, untrusted } from '../tools/untrusted.js';
 
 export const RESOURCE_PAGE_SIZE = 50;
 
-function requireRead(auth: Parameters<typeof principalFromAuthInfo>[0]): Principal {
-  const principal = principalFromAuthInfo(auth);
-  if (!principal) throw new McpError(ErrorCode.InvalidRequest, 'Not authenticated');
+/** The caller, when it may read tickets (the HTTP layer checked the scope already; this is defence in depth). */
+export function requireRead(principal: Principal | undefined): Principal {
+  if (!principal) throw new RequestError('not_permitted', 'Not authenticated');
   if (!principal.scopes.includes(TICKETS_READ)) {
-    throw new McpError(ErrorCode.InvalidRequest, `Reading tickets needs the ${TICKETS_READ} permission; reconnect the server and grant it.`);
+    throw new RequestError('not_permitted', `Reading tickets needs the ${TICKETS_READ} permission; reconnect the server and grant it.`);
   }
   return principal;
 }
@@ -51,50 +52,48 @@ export function ticketMarkdown(t: TicketDetail): string {
   return lines.join('\n');
 }
 
-/**
- * `ticket://{id}`: one ticket as markdown. The resource list (tickets the person can see, newest first)
- * is paginated with the protocol's cursor; the SDK's own list handler has no paging, so ours replaces it.
- */
-export function registerTicketResources(server: McpServer, services: ToolServices): void {
-  server.registerResource(
-    'ticket',
-    new ResourceTemplate('ticket://{id}', { list: undefined }),
-    {
-      title: 'Ticket',
-      description: 'A ticket with its description and latest comments, as markdown. Ticket text is user-written data.',
-      mimeType: 'text/markdown',
-    },
-    async (uri, variables, extra): Promise<ReadResourceResult> => {
-      const principal = requireRead(extra.authInfo);
-      const raw = Array.isArray(variables.id) ? variables.id[0] : variables.id;
-      try {
-        const ticket = await services.tickets.get(principal.sub, parseTicketId(decodeURIComponent(String(raw ?? ''))));
-        return { contents: [{ uri: uri.toString(), mimeType: 'text/markdown', text: ticketMarkdown(ticket) }] };
-      } catch (err) {
-        // -32002 is the spec's "resource not found".
-        if (err instanceof DomainError) throw new McpError(-32002, err.message, { uri: uri.toString() });
-        throw err;
-      }
-    },
-  );
+export const TICKET_URI_TEMPLATE = 'ticket://{id}';
 
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
-    const principal = requireRead(extra.authInfo);
-    let page;
-    try {
-      page = await services.tickets.listVisible(principal.sub, request.params?.cursor, RESOURCE_PAGE_SIZE);
-    } catch (err) {
-      if (err instanceof DomainError) throw new McpError(ErrorCode.InvalidParams, err.message);
-      throw err;
-    }
-    return {
-      resources: page.items.map((t) => ({
-        uri: `ticket://${formatTicketId(t.number)}`,
-        name: formatTicketId(t.number),
-        title: `${formatTicketId(t.number)} [${t.project}, ${t.status}] ${t.title.slice(0, 120)}`,
-        mimeType: 'text/markdown',
-      })),
-      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
-    };
-  });
+export const TICKET_RESOURCE = {
+  name: 'ticket',
+  title: 'Ticket',
+  description: 'A ticket with its description and latest comments, as markdown. Ticket text is user-written data.',
+  mimeType: 'text/markdown',
+} as const;
+
+/**
+ * `ticket://{id}`: one ticket as markdown, for whoever may see it; any other id is "not found".
+ * Registered by each era's server (src/mcp/), which renders the RequestError with its revision's code.
+ */
+export async function readTicketResource(services: ToolServices, principal: Principal | undefined, uri: string, rawId: unknown): Promise<ReadResourceResult> {
+  const caller = requireRead(principal);
+  const raw = Array.isArray(rawId) ? rawId[0] : rawId;
+  try {
+    const ticket = await services.tickets.get(caller.sub, parseTicketId(decodeURIComponent(String(raw ?? ''))));
+    return { contents: [{ uri, mimeType: 'text/markdown', text: ticketMarkdown(ticket) }] };
+  } catch (err) {
+    if (err instanceof DomainError) throw new RequestError('resource_not_found', err.message, { uri });
+    throw err;
+  }
+}
+
+/** The tickets the person can see, newest first, paginated with the protocol's cursor. */
+export async function listTicketResources(services: ToolServices, principal: Principal | undefined, cursor: string | undefined): Promise<ListResourcesResult> {
+  const caller = requireRead(principal);
+  let page;
+  try {
+    page = await services.tickets.listVisible(caller.sub, cursor, RESOURCE_PAGE_SIZE);
+  } catch (err) {
+    if (err instanceof DomainError) throw new RequestError('invalid_params', err.message);
+    throw err;
+  }
+  return {
+    resources: page.items.map((t) => ({
+      uri: `ticket://${formatTicketId(t.number)}`,
+      name: formatTicketId(t.number),
+      title: `${formatTicketId(t.number)} [${t.project}, ${t.status}] ${t.title.slice(0, 120)}`,
+      mimeType: 'text/markdown',
+    })),
+    ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Prisma, PrismaClient } from '@mcp-gw/db';
-import type { CallToolResult } from '../mcp/sdk.js';
+import type { CallToolResult } from '../mcp/wire-types.js';
 import { ConflictError } from '../domain/errors.js';
 import type { Principal } from '../auth/principal.js';
 

@@ -3,15 +3,8 @@ import { z } from 'zod';
 import type { PrismaClient } from '@mcp-gw/db';
 import type { Logger } from '@mcp-gw/shared';
 import type { McpServerConfig } from '../config.js';
-import type {
-  CallToolResult,
-  McpServer,
-  RequestHandlerExtra,
-  ServerNotification,
-  ServerRequest,
-  ToolAnnotations,
-} from '../mcp/sdk.js';
-import { principalFromAuthInfo, type Principal } from '../auth/principal.js';
+import type { CallToolResult, ElicitRequestFormParams, ToolAnnotations } from '../mcp/wire-types.js';
+import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../domain/errors.js';
 import type { TicketRepository } from '../domain/tickets.js';
 import type { AuditLog } from '../observability/audit.js';
@@ -20,8 +13,6 @@ import { SpanStatusCode, tracer } from '../observability/tracing.js';
 import type { ConfirmationStore } from './confirmations.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ToolClass, ToolRateLimiter } from './rate-limit.js';
-
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** What tools use: shared by every session of one app instance. */
 export interface ToolServices {
@@ -36,16 +27,37 @@ export interface ToolServices {
   logger: Logger;
 }
 
+/** A form-mode elicitation: a message and the flat object schema of the answer. */
+export type ElicitForm = Pick<ElicitRequestFormParams, 'message' | 'requestedSchema'>;
+export interface ElicitAnswer {
+  action: 'accept' | 'decline' | 'cancel';
+  content?: Record<string, unknown>;
+}
+
+/**
+ * How a tool may ask the person something, by protocol era: a 2025-era session sends the client a
+ * request and waits (elicitation); a 2026-07-28 request returns `input_required` and is called again
+ * with the answers and the `requestState` it was given (multi round-trip).
+ */
+export type ToolInteraction =
+  | { era: 'legacy'; canElicitForm: boolean; elicit(form: ElicitForm): Promise<ElicitAnswer> }
+  | { era: 'modern'; canElicitForm: boolean; responses: Record<string, unknown> | undefined; requestState: string | undefined };
+
+/** A tool's request for input (2026-07-28 only): embedded elicitations by key, and opaque state. */
+export interface InputRequired {
+  inputRequests?: Record<string, ElicitForm>;
+  requestState?: string;
+}
+
 export interface ToolCall {
   principal: Principal;
   sessionId: string | undefined;
-  server: McpServer;
-  extra: ToolExtra;
+  interaction: ToolInteraction;
   services: ToolServices;
 }
 
 export interface ToolRun {
-  result: CallToolResult;
+  result: CallToolResult | { inputRequired: InputRequired };
   /** For writes: what was changed, recorded in the audit log. */
   audit?: { targetType: string; targetId: string; details?: Record<string, unknown> };
 }
@@ -61,6 +73,19 @@ export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Z
   output: O;
   annotations: ToolAnnotations;
   run(args: z.infer<z.ZodObject<I>>, call: ToolCall): Promise<ToolRun>;
+}
+
+/** Whether a client's declared capabilities allow a form-mode elicitation (an empty object means form). */
+export function canElicitForm(capabilities: { elicitation?: unknown } | undefined): boolean {
+  const elicitation = capabilities?.elicitation as Record<string, unknown> | undefined;
+  if (!elicitation || typeof elicitation !== 'object') return false;
+  return 'form' in elicitation || Object.keys(elicitation).length === 0;
+}
+
+export type ToolOutcome = CallToolResult | { inputRequired: InputRequired };
+
+export function isInputRequired(result: ToolOutcome): result is { inputRequired: InputRequired } {
+  return 'inputRequired' in result;
 }
 
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
@@ -86,7 +111,7 @@ export function toolError(message: string, details?: Record<string, unknown>): C
  * object schema for every session's server (a few KiB per session, times every tool).
  */
 const objectSchemas = new WeakMap<z.ZodRawShape, z.ZodObject>();
-function objectSchema(shape: z.ZodRawShape): z.ZodObject {
+export function objectSchema(shape: z.ZodRawShape): z.ZodObject {
   let schema = objectSchemas.get(shape);
   if (!schema) {
     schema = z.object(shape);
@@ -98,25 +123,18 @@ function objectSchema(shape: z.ZodRawShape): z.ZodObject {
 type Outcome = 'success' | 'tool_error' | 'denied' | 'rate_limited' | 'error';
 
 /**
- * Registers a tool with the cross-cutting behaviour every call gets: the scope check (defence in depth
+ * Runs a tool call with the cross-cutting behaviour every call gets, whatever the protocol era: the scope check (defence in depth
  * behind the HTTP layer's check), rate limiting, an OpenTelemetry span, a structured log line, metrics,
  * and an audit event for every write and every denied call. Domain errors become tool results with
  * isError; unexpected errors become a generic tool error with a reference id (details only in the log).
  */
-export function registerTool(server: McpServer, spec: ToolSpec, services: ToolServices): void {
-  server.registerTool(
-    spec.name,
-    {
-      title: spec.title,
-      description: spec.description,
-      inputSchema: objectSchema(spec.input),
-      outputSchema: objectSchema(spec.output),
-      annotations: { title: spec.title, ...spec.annotations },
-    },
-    (async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
+export async function runTool(
+  spec: ToolSpec,
+  args: Record<string, unknown>,
+  context: { principal: Principal | undefined; sessionId: string | undefined; interaction: ToolInteraction; services: ToolServices },
+): Promise<ToolOutcome> {
+      const { principal, sessionId, interaction, services } = context;
       const started = performance.now();
-      const principal = principalFromAuthInfo(extra.authInfo);
-      const sessionId = extra.sessionId;
       return tracer.startActiveSpan(`mcp.tool ${spec.name}`, async (span) => {
         span.setAttributes({
           'mcp.tool.name': spec.name,
@@ -125,7 +143,7 @@ export function registerTool(server: McpServer, spec: ToolSpec, services: ToolSe
           'enduser.id': principal?.sub ?? '',
         });
         let outcome: Outcome = 'success';
-        let result: CallToolResult;
+        let result: ToolOutcome;
         let errorText: string | undefined;
         try {
           if (!principal) throw new Error('tool called without an authenticated principal');
@@ -160,18 +178,19 @@ export function registerTool(server: McpServer, spec: ToolSpec, services: ToolSe
                 { error: 'rate_limited', retry_after_seconds: decision.retryAfterSeconds },
               );
             } else {
-              const run = await spec.run(args as never, { principal, sessionId, server, extra, services });
+              const run = await spec.run(args as never, { principal, sessionId, interaction, services });
               result = run.result;
-              if (result.isError) outcome = 'tool_error';
+              const failed = !isInputRequired(result) && result.isError === true;
+              if (failed) outcome = 'tool_error';
               if (spec.access === 'write' && run.audit) {
                 await services.audit.record({
                   action: `tool.${spec.name}`,
-                  outcome: result.isError ? 'error' : 'success',
+                  outcome: failed ? 'error' : 'success',
                   actorId: principal.sub,
                   clientId: principal.clientId,
                   targetType: run.audit.targetType,
                   targetId: run.audit.targetId,
-                  details: { ...run.audit.details, session: sessionId },
+                  details: { ...run.audit.details, session: sessionId, era: interaction.era },
                 });
               }
             }
@@ -223,6 +242,4 @@ export function registerTool(server: McpServer, spec: ToolSpec, services: ToolSe
         );
         return result;
       });
-    }) as never,
-  );
 }

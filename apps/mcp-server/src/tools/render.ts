@@ -1,4 +1,4 @@
-import type { CallToolResult } from '../mcp/sdk.js';
+import type { CallToolResult } from '../mcp/wire-types.js';
 import type { PersonView, TicketDetail, TicketSummary } from '../domain/tickets.js';
 import { UNTRUSTED_NOTICE, truncate, untrusted } from './untrusted.js';
 

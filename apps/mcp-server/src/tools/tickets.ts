@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { TICKETS_READ, TICKETS_WRITE } from '@mcp-gw/shared';
-import type { CallToolResult } from '../mcp/sdk.js';
+import type { CallToolResult } from '../mcp/wire-types.js';
 import { parseTicketId } from '../domain/ids.js';
 import { MAX_PAGE_SIZE, type TicketDetail } from '../domain/tickets.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { idempotencyKey } from './idempotency.js';
 import { whoamiTool } from './connection.js';
-import { defineTool, type ToolCall, type ToolSpec } from './registry.js';
+import { defineTool, type ElicitForm, type ToolCall, type ToolRun, type ToolSpec } from './registry.js';
 import { renderSummaries, renderTicket, ticketLink } from './render.js';
 import {
   comment,
@@ -268,11 +268,29 @@ const closeOutput = {
   content_notice: contentNotice.optional(),
 };
 
-function supportsFormElicitation(call: ToolCall): boolean {
-  const caps = call.server.server.getClientCapabilities();
-  const elicitation = caps?.elicitation as Record<string, unknown> | undefined;
-  if (!elicitation) return false;
-  return 'form' in elicitation || Object.keys(elicitation).length === 0;
+/** The key of close_ticket's one embedded question on 2026-07-28 (input_required). */
+export const CLOSE_CONFIRMATION_KEY = 'confirm_close';
+
+function closeConfirmationForm(id: string, title: string, project: string, withResolution: boolean): ElicitForm {
+  return {
+    message: `Close ticket ${id} ("${title.slice(0, 120)}") in project ${project}? It will be removed from open work.${withResolution ? ' A resolution comment will be added.' : ''}`,
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        confirm: { type: 'boolean', title: `Close ${id}`, description: 'Check to close the ticket.', default: true },
+      },
+      required: ['confirm'],
+    },
+  };
+}
+
+/** An elicitation answer as the client sent it (untrusted): its action, with confirm=false read as a decline. */
+function readAnswer(answer: unknown): 'accept' | 'decline' | 'cancel' | undefined {
+  if (!answer || typeof answer !== 'object') return undefined;
+  const { action, content } = answer as { action?: unknown; content?: { confirm?: unknown } };
+  if (action === 'decline' || action === 'cancel') return action;
+  if (action !== 'accept') return undefined;
+  return content?.confirm === true ? 'accept' : 'decline';
 }
 
 export const closeTicket = defineTool({
@@ -331,26 +349,35 @@ export const closeTicket = defineTool({
       confirmedBy = 'token';
     } else {
       let elicited: 'accept' | 'decline' | 'cancel' | undefined;
-      if (supportsFormElicitation(call)) {
+      const { interaction } = call;
+      const form = closeConfirmationForm(id, current.title, current.project.key, resolution !== undefined);
+      if (interaction.era === 'legacy' && interaction.canElicitForm) {
         try {
-          const answer = await call.server.server.elicitInput(
-            {
-              mode: 'form',
-              message: `Close ticket ${id} ("${current.title.slice(0, 120)}") in project ${current.project.key}? It will be removed from open work.${resolution ? ' A resolution comment will be added.' : ''}`,
-              requestedSchema: {
-                type: 'object',
-                properties: {
-                  confirm: { type: 'boolean', title: `Close ${id}`, description: 'Check to close the ticket.', default: true },
-                },
-                required: ['confirm'],
-              },
-            },
-            { relatedRequestId: call.extra.requestId, timeout: 10 * 60_000 },
-          );
-          elicited = answer.action === 'accept' && answer.content?.confirm === false ? 'decline' : answer.action;
+          elicited = readAnswer(await interaction.elicit(form));
         } catch (err) {
           services.logger.warn({ err, tool: 'close_ticket' }, 'elicitation failed; falling back to a confirmation token');
         }
+      } else if (interaction.era === 'modern' && interaction.canElicitForm) {
+        // 2026-07-28: ask through input_required. The requestState is a pending confirmation's one-time
+        // token: its record (in the database, so any replica can take the retry) binds it to this user,
+        // client, grant, ticket and resolution, and expires; consuming it makes it single-use.
+        const ask = async (): Promise<ToolRun> => {
+          const { token } = await services.confirmations.create(principal, 'close_ticket', { ticket: number, resolution: resolution ?? null, grant: principal.grantId ?? null });
+          return {
+            result: { inputRequired: { inputRequests: { [CLOSE_CONFIRMATION_KEY]: form }, requestState: token } },
+            audit: audit({ outcome: 'input_required' }),
+          };
+        };
+        if (interaction.requestState === undefined) return ask();
+        const stored = await services.confirmations.consume(principal, 'close_ticket', interaction.requestState);
+        if (!stored || stored.ticket !== number || stored.resolution !== (resolution ?? null) || stored.grant !== (principal.grantId ?? null)) {
+          throw new InvalidInputError(
+            `The requestState of this close_ticket call is not valid for ${id}: it expired, was already used, was altered, or was issued for another ticket, resolution or connection. Call close_ticket again without it to ask the person again.`,
+          );
+        }
+        elicited = readAnswer(interaction.responses?.[CLOSE_CONFIRMATION_KEY]);
+        // No usable answer: ask again rather than fail (the spec's advice for missing input).
+        if (elicited === undefined) return ask();
       }
       if (elicited === 'decline' || elicited === 'cancel') {
         const message = `The person ${elicited === 'decline' ? 'declined' : 'cancelled'} the confirmation: ${id} was NOT closed. Do not retry unless they ask again.`;

@@ -1,7 +1,11 @@
 import { Redis } from 'ioredis';
 import { LiveSubscription, REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 import type { GrantStatus } from '../auth/grant-status.js';
-import type { SessionManager } from './session-manager.js';
+/** What a revocation closes at once: live sessions and streams, by grant or by client. */
+export interface LiveConnections {
+  closeByGrant(grantId: string): Promise<number>;
+  closeByClient(clientId: string): Promise<number>;
+}
 
 /** Validates a revocation notice from the wire; undefined when it is not one. */
 export function parseRevocationEvent(message: string): RevocationEvent | undefined {
@@ -23,7 +27,7 @@ export function parseRevocationEvent(message: string): RevocationEvent | undefin
  * Applies a revocation notice: the grants it names are no longer known to stand, and the live sessions
  * it names (its grants, or every session of its client) are closed.
  */
-export async function applyRevocation(sessions: SessionManager, grants: GrantStatus, event: RevocationEvent): Promise<number> {
+export async function applyRevocation(sessions: LiveConnections, grants: GrantStatus, event: RevocationEvent): Promise<number> {
   // Synchronously, before the first await: a caller may confirm the notice as soon as this returns.
   grants.revoked(event);
   let closed = 0;
@@ -45,7 +49,7 @@ export async function applyRevocation(sessions: SessionManager, grants: GrantSta
  */
 export async function startRevocationListener(
   redisUrl: string,
-  sessions: SessionManager,
+  sessions: LiveConnections,
   grants: GrantStatus,
   logger: Logger,
   publisher: { publish(channel: string, message: string): Promise<unknown> },
