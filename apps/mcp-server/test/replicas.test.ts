@@ -18,7 +18,9 @@ import { Redis } from 'ioredis';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { applyMigrations, connectDatabase, type Database } from '@mcp-gw/db';
+import { REVOCATION_CHANNEL } from '@mcp-gw/shared';
 import { seedDemoTickets } from '../src/domain/seed.js';
 import { createPostgresDatabase } from '@mcp-gw/testkit';
 import { startTestIssuer, type TestIssuer } from './support/issuer.js';
@@ -291,6 +293,70 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
     const ports = c.hops.filter((h) => h.rpc === 'tools/call').map((h) => h.port);
     expect(new Set(ports).size).toBe(2);
     expect(await db.prisma.ticket.count({ where: { title: args.title } })).toBe(1);
+  });
+
+  it('2026-07-28 stateless requests need no affinity: every tool, input_required and a revocation across replicas', async () => {
+    const gid = await issuer.createGrant();
+    const token = await issuer.mintToken({ sub: alice, gid });
+    const ports: number[] = [];
+    let posts = 0;
+    // The load balancer sends each request to the next live replica: no affinity of any kind.
+    const balancer = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const url = new URL(input instanceof Request ? input.url : input.toString());
+      url.port = String(live[posts++ % live.length]!.port);
+      ports.push(Number(url.port));
+      return fetch(url, init);
+    };
+    const client = new V2Client({ name: 'replica-v2', version: '2.4.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } });
+    let asked = 0;
+    client.setRequestHandler('elicitation/create', async () => {
+      asked += 1;
+      return { action: 'accept', content: { confirm: true } };
+    });
+    await client.connect(new V2Transport(new URL(resourceUrl), { fetch: balancer, requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const call = async (name: string, args: Record<string, unknown> = {}) => {
+      const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      expect(r.isError, `${name}: ${JSON.stringify(r.content)}`).toBeFalsy();
+      return r.structuredContent as Record<string, any>;
+    };
+    expect((await call('whoami')).user_id).toBe(alice);
+    await call('list_projects');
+    const ticket = (await call('create_ticket', { project: 'WEB', title: `Stateless across replicas ${randomUUID()}`, body: 'x' })).ticket;
+    await call('search_tickets', { limit: 5 });
+    await call('get_ticket', { ticket_id: ticket.id });
+    await call('comment_on_ticket', { ticket_id: ticket.id, body: 'from replica test' });
+    await call('update_ticket', { ticket_id: ticket.id, priority: 'high' });
+    // input_required is answered by one replica, the retry with its requestState by the other.
+    const before = ports.length;
+    expect((await call('close_ticket', { ticket_id: ticket.id })).outcome).toBe('closed');
+    expect(asked).toBe(1);
+    const closeHops = ports.slice(before);
+    expect(closeHops.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(closeHops).size).toBe(2);
+    expect(new Set(ports)).toEqual(new Set(live.map((r) => r.port)));
+    expect((await db.prisma.ticket.findUniqueOrThrow({ where: { number: ticket.number } })).status).toBe('closed');
+
+    // Revoked as the authorization server does it (database, then the Redis notice): the next
+    // stateless request is refused on every replica.
+    await issuer.revokeGrant(gid);
+    const publisher = new Redis(redisUrl);
+    await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', grantIds: [gid] }));
+    await publisher.quit();
+    for (const replica of live) {
+      const res = await fetch(`http://127.0.0.1:${replica.port}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: MCP_ACCEPT, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'whoami', arguments: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } } },
+        }),
+      });
+      expect(res.status, replica.name).toBe(401);
+    }
+    await client.close();
   });
 
   it('the tool rate limit is one budget across the replicas, not one per replica', async () => {
