@@ -1,28 +1,27 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import cors from 'cors';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type express from 'express';
 import helmet from 'helmet';
 import { Redis } from 'ioredis';
 import type { Database } from '@mcp-gw/db';
 import type { AccessTokenVerifier, Logger, RevocationEvent } from '@mcp-gw/shared';
-import { resourceMetadataUrl, type McpServerConfig } from './config.js';
+import type { McpServerConfig } from './config.js';
 import { createTokenVerifier } from './auth/bearer-auth.js';
-import { protectedResourceMetadataHandler } from './auth/protected-resource.js';
 import { GrantStatus } from './auth/grant-status.js';
-import { allowedOrigins, isOriginAllowed } from './http/guards.js';
+import { startMaintenance } from './domain/maintenance.js';
+import { InFlightRequests } from './http/in-flight.js';
+import { mcpCors } from './http/mcp-cors.js';
 import { createMcpEndpoint, pathMatcher } from './http/mcp-endpoint.js';
+import { createOperationalApp } from './http/operational-app.js';
 import { staticHeaders } from './http/security-headers.js';
-import { renderDocs } from './http/docs.js';
 import { buildMcpServer } from './mcp/legacy-server.js';
-import { createModernEndpoint } from './mcp/modern-handler.js';
-import { purgeExpired } from './domain/maintenance.js';
-import { createToolServices } from './services.js';
 import { Metrics } from './observability/metrics.js';
-import { SessionManager } from './transport/session-manager.js';
-import { DegradingSessionStore, RedisSessionBus, RedisSessionStore } from './transport/session-store.js';
-import { MemoryEventStore, RedisEventStore, type EventStoreLimits } from './transport/event-store.js';
-import { applyRevocation, startRevocationListener } from './transport/revocation-listener.js';
+import { createToolServices } from './services.js';
+import { applyRevocation, startRevocationListener, type LiveConnections } from './sessions/revocation-listener.js';
+import { createSessionEndpoint } from './sessions/session-endpoint.js';
+import { createSessionInfrastructure } from './sessions/session-infrastructure.js';
+import type { SessionManager } from './sessions/session-manager.js';
+import { createModernEndpoint } from './stateless/modern-endpoint.js';
 
 export interface McpAppOptions {
   config: McpServerConfig;
@@ -68,205 +67,70 @@ export interface McpApp {
   close(): Promise<void>;
 }
 
+/** helmet's headers, one policy for every response of the app (the MCP endpoint sends them too). */
+const securityHeaders = helmet({
+  // Browser MCP clients (the Inspector) read our JSON cross-origin.
+  crossOriginResourcePolicy: { policy: 'cross-origin' },
+  contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] } },
+});
+
 /**
- * The MCP resource server as an express app. Owns nothing process-level (no signal handlers, no
- * listening socket, no database connection), so it can run beside the authorization server in one
- * process on one database.
+ * The MCP resource server, composed: the stores, the two protocol eras' legs, revocation, the HTTP edge.
+ * Owns nothing process-level (no signal handlers, no listening socket, no database connection), so it
+ * can run beside the authorization server in one process on one database.
  */
 export function createMcpApp(options: McpAppOptions): McpApp {
   const { config, db, logger } = options;
   const metrics = options.metrics ?? new Metrics();
   const verifier = options.verifier ?? createTokenVerifier(config);
-  const redis = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
-    : undefined;
-  redis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to memory)'));
+  const limitsRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
+  limitsRedis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to memory)'));
+  const services = createToolServices({ config, db, logger, metrics, redis: limitsRedis });
 
-  const services = createToolServices({ config, db, logger, metrics, redis });
-  const audit = services.audit;
-  // Sessions across replicas: with REDIS_URL the session records, the replicas' bus and the SSE event
-  // store are in Redis (its own connection: these commands must wait for a reconnect, not fail fast
-  // like the rate limiter's); without it everything stays in this process.
-  // Commands fail at once while Redis is down (no offline queue): the stores fall back instead of waiting.
-  const sessionRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2000, enableOfflineQueue: false }) : undefined;
-  sessionRedis?.on('error', (err) => logger.warn({ err }, 'redis error (sessions)'));
-  const bus = sessionRedis ? new RedisSessionBus(config.REDIS_URL!, sessionRedis, logger) : undefined;
-  const eventLimits: EventStoreLimits = { maxEvents: config.SSE_REPLAY_MAX_EVENTS, ttlMs: config.SSE_REPLAY_TTL_SECONDS * 1000 };
-  const sessions = new SessionManager({
-    store: sessionRedis ? new DegradingSessionStore(new RedisSessionStore(sessionRedis, config.SESSION_IDLE_TIMEOUT_MS), logger) : undefined,
-    bus,
-    createEventStore: (id) => (sessionRedis ? new RedisEventStore(sessionRedis, id, eventLimits) : new MemoryEventStore(eventLimits)),
-    prisma: db.prisma,
-    logger,
-    metrics,
-    createServer: () => buildMcpServer(services),
-    maxSessions: config.MAX_SESSIONS,
-    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
-    sweepIntervalMs: config.SESSION_SWEEP_INTERVAL_MS,
-  });
-  sessions.start();
+  // The two eras: 2025-era sessions, 2026-07-28 stateless requests.
+  const legacy = createSessionInfrastructure({ config, prisma: db.prisma, logger, metrics, createServer: () => buildMcpServer(services) });
+  const { sessions } = legacy;
   const modern = createModernEndpoint({ services, logger, maxBodyBytes: config.MAX_BODY_BYTES });
-  // What a revocation ends at once: the grant's or client's sessions, and its open listen streams.
-  const live = {
-    closeByGrant: async (grantId: string) => modern.closeByGrant(grantId) + (await sessions.closeByGrant(grantId)),
-    closeByClient: async (clientId: string) => modern.closeByClient(clientId) + (await sessions.closeByClient(clientId)),
-  };
-  // Expired idempotency records and confirmations are purged every 10 minutes (any replica may do it).
-  const maintenance = setInterval(() => {
-    void purgeExpired(db.prisma)
-      .then((n) => (n.idempotency || n.confirmations) && logger.debug(n, 'purged expired records'))
-      .catch((err) => logger.warn({ err }, 'purging expired records failed'));
-  }, 10 * 60_000);
-  maintenance.unref();
-  const grants = new GrantStatus(db.prisma, { ttlMs: config.GRANT_CACHE_SECONDS * 1000 });
-  const stopListener = sessionRedis ? startRevocationListener(config.REDIS_URL!, live, grants, logger, sessionRedis) : undefined;
 
+  // Revocation: what a revoked grant or client ends at once, and the feed that tells us.
+  const live: LiveConnections = {
+    closeByGrant: async (grantId) => modern.closeByGrant(grantId) + (await sessions.closeByGrant(grantId)),
+    closeByClient: async (clientId) => modern.closeByClient(clientId) + (await sessions.closeByClient(clientId)),
+  };
+  const grants = new GrantStatus(db.prisma, { ttlMs: config.GRANT_CACHE_SECONDS * 1000 });
+  const stopListener = legacy.redis ? startRevocationListener(config.REDIS_URL!, live, grants, logger, legacy.redis) : undefined;
+  const stopMaintenance = startMaintenance(db.prisma, logger);
   if (config.MCP_AUTH_DISABLED) {
     logger.warn({ sub: config.MCP_AUTH_DISABLED_SUB }, 'MCP_AUTH_DISABLED: /mcp serves every request as one user WITHOUT authentication (benchmarks only)');
   }
 
-  const resourcePath = new URL(config.MCP_RESOURCE_URL).pathname.replace(/\/+$/, '') || '/';
-  const prmPath = new URL(resourceMetadataUrl(config.MCP_RESOURCE_URL)).pathname;
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('query parser', 'simple');
-  if (config.TRUST_PROXY !== undefined) app.set('trust proxy', config.TRUST_PROXY);
-  const securityHeaders = helmet({
-    // Browser MCP clients (the Inspector) read our JSON cross-origin.
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] } },
-  });
-  app.use(securityHeaders);
-
-  // HTTP metrics: one label per known route, never the raw path (unbounded cardinality).
-  app.use((req, res, next) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      // (The MCP endpoint, served outside Express, records its own under "mcp".)
-      const route = req.path.startsWith('/.well-known/oauth-protected-resource')
-        ? 'protected_resource_metadata'
-        : ['/live', '/ready', '/metrics', '/docs'].includes(req.path)
-          ? req.path.slice(1)
-          : 'other';
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      if (res.getHeader('content-type') !== 'text/event-stream') {
-        metrics.httpDuration.observe({ method: req.method, route }, (performance.now() - started) / 1000);
-      }
-    });
-    next();
-  });
-
-  app.get('/live', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
+  // The HTTP edge: /mcp without Express, everything else on it.
   let draining = false;
-  let inFlight = 0;
-  const idleWaiters: (() => void)[] = [];
-
-  app.get('/ready', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    let ok = true;
-    if (draining) {
-      res.setHeader('Cache-Control', 'no-store');
-      res.status(503).json({ status: 'not_ready', checks: { shutdown: 'draining' } });
-      return;
-    }
-    try {
-      await db.query('SELECT 1');
-      checks.database = 'ok';
-    } catch (err) {
-      ok = false;
-      checks.database = 'unavailable';
-      logger.warn({ err }, 'readiness: database check failed');
-    }
-    if (config.MCP_AUTH_DISABLED) checks.jwks = 'skipped (auth disabled)';
-    else {
-      try {
-        if (!verifier.jwks.ready) await verifier.jwks.refresh(true);
-        checks.jwks = 'ok';
-      } catch (err) {
-        ok = false;
-        checks.jwks = 'unavailable';
-        logger.warn({ err }, 'readiness: cannot load the authorization server keys');
-      }
-    }
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
-  });
-
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
-
-  app.get('/docs', (_req, res) => {
-    res.type('html').send(renderDocs(config));
-  });
-
-  // RFC 9728 metadata: open CORS (public, read-only, credential-free).
-  const openCors = cors({ origin: '*', methods: ['GET', 'OPTIONS'], maxAge: 86400 });
-  const prm = protectedResourceMetadataHandler(config);
-  for (const path of new Set(['/.well-known/oauth-protected-resource', prmPath])) {
-    app.options(path, openCors);
-    app.get(path, openCors, prm);
-  }
-
-  // ---- /mcp ----
-  const origins = allowedOrigins(config);
-  const mcpCors = cors({
-    origin: (origin, cb) => cb(null, origin !== undefined && isOriginAllowed(origin, origins) ? origin : false),
-    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Last-Event-ID', 'Accept'],
-    exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Mcp-Protocol-Version'],
-    maxAge: 600,
-  });
-  const isMcpPath = pathMatcher(resourcePath);
+  const inFlight = new InFlightRequests();
+  const app = createOperationalApp({ config, db, verifier, metrics, logger, securityHeaders, isDraining: () => draining });
+  const isMcpPath = pathMatcher(new URL(config.MCP_RESOURCE_URL).pathname.replace(/\/+$/, '') || '/');
   const mcpEndpoint = createMcpEndpoint({
     config,
-    sessions,
+    sessions: createSessionEndpoint({ sessions, logger }),
     modern,
     verifier,
     grants,
-    audit,
+    audit: services.audit,
     metrics,
     logger,
-    cors: mcpCors,
+    cors: mcpCors(config),
     securityHeaders: staticHeaders(securityHeaders),
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
     onGrantRevoked: (grantId) => {
       void live.closeByGrant(grantId).then((n) => n && logger.info({ grant: grantId, sessions: n }, 'closed sessions of a revoked grant'));
     },
-    // In-flight /mcp POSTs (tool calls...), for the drain.
-    trackPost: (res) => {
-      inFlight += 1;
-      res.once('close', () => {
-        inFlight -= 1;
-        if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
-      });
-    },
+    trackPost: (res) => inFlight.track(res),
   });
-
-  app.use((_req: Request, res: Response) => {
-    res.status(404).json({ error: 'not_found' });
-  });
-
-  // Last resort: log, answer without internals.
-  const lastResort: ErrorRequestHandler = (err, req, res, _next) => {
-    logger.error({ err, path: req.path, method: req.method }, 'unhandled request error');
-    if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
-    else res.end();
-  };
-  app.use(lastResort);
 
   let closed = false;
   return {
     app,
-    listener: (req, res) => {
-      if (isMcpPath(req.url)) void mcpEndpoint(req, res);
-      else app(req, res);
-    },
+    listener: (req, res) => (isMcpPath(req.url) ? void mcpEndpoint(req, res) : app(req, res)),
     sessions,
     metrics,
     verifier,
@@ -281,34 +145,23 @@ export function createMcpApp(options: McpAppOptions): McpApp {
       };
     },
     get inFlight() {
-      return inFlight;
+      return inFlight.size;
     },
     async drain(timeoutMs) {
       draining = true;
       sessions.closeStreams();
       modern.closeStreams();
-      if (inFlight === 0) return { drained: true };
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        new Promise<boolean>((resolve) => idleWaiters.push(() => resolve(true))),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      return { drained };
+      return { drained: await inFlight.idle(timeoutMs) };
     },
     async close() {
       if (closed) return;
       closed = true;
       draining = true;
-      clearInterval(maintenance);
+      stopMaintenance();
       await modern.close();
-      await sessions.closeAll();
       if (stopListener) await (await stopListener)();
-      await bus?.close();
-      if (sessionRedis) await sessionRedis.quit().catch(() => sessionRedis.disconnect());
-      if (redis) await redis.quit().catch(() => redis.disconnect());
+      await legacy.close();
+      if (limitsRedis) await limitsRedis.quit().catch(() => limitsRedis.disconnect());
     },
   };
 }

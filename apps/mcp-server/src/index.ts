@@ -5,7 +5,7 @@ export { seedDemoTickets, addUserToDemoProjects, DEMO_PROJECTS } from './domain/
 export { TicketRepository } from './domain/tickets.js';
 export { Metrics } from './observability/metrics.js';
 export { startTelemetry } from './observability/tracing.js';
-export { SessionManager } from './transport/session-manager.js';
+export { SessionManager } from './sessions/session-manager.js';
 export { TOOLS, TOOL_SCOPES } from './tools/tickets.js';
 export { purgeExpired } from './domain/maintenance.js';
 export { createToolServices } from './services.js';

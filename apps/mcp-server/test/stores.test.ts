@@ -3,8 +3,8 @@ import crypto from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { MemoryEventStore, RedisEventStore } from '../src/transport/event-store.js';
-import { MemorySessionStore, RedisSessionStore, type SessionRecord, type SessionStore } from '../src/transport/session-store.js';
+import { MemoryEventStore, RedisEventStore } from '../src/sessions/event-store.js';
+import { MemorySessionStore, RedisSessionStore, type SessionRecord, type SessionStore } from '../src/sessions/session-store.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const redis = redisUrl ? new Redis(redisUrl) : undefined;

@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '../src/mcp/sdk.js';
-import { MemoryEventStore } from '../src/transport/event-store.js';
-import { NodeStreamableHttpTransport, type NodeStreamableHttpOptions } from '../src/transport/streamable-http.js';
+import { MemoryEventStore } from '../src/sessions/event-store.js';
+import { NodeStreamableHttpTransport, type NodeStreamableHttpOptions } from '../src/sessions/streamable-http.js';
 
 const ACCEPT = 'application/json, text/event-stream';
 const INIT = {

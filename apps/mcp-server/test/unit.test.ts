@@ -3,9 +3,9 @@ import { buildConfig, resourceMetadataUrl } from '../src/config.js';
 import { parseTicketId } from '../src/domain/ids.js';
 import { hashArgs } from '../src/tools/idempotency.js';
 import { neutralise, untrusted } from '../src/tools/untrusted.js';
-import { validateJsonRpcBody } from '../src/http/jsonrpc.js';
+import { validateJsonRpcBody } from '../src/protocol/jsonrpc.js';
 import { pathMatcher } from '../src/http/mcp-endpoint.js';
-import { parseRevocationEvent } from '../src/transport/revocation-listener.js';
+import { parseRevocationEvent } from '../src/sessions/revocation-listener.js';
 
 describe('untrusted content delimiters', () => {
   it('neutralises opening and closing delimiters in any case and spacing', () => {

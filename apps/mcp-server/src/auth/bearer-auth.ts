@@ -11,13 +11,21 @@ import {
   type VerifiedAccessToken,
 } from '@mcp-gw/shared';
 import { resourceMetadataUrl, type McpServerConfig } from '../config.js';
-import { sendJson } from '../http/jsonrpc.js';
+import { sendJson } from '../protocol/jsonrpc.js';
+import { VerifierUnavailableError } from '../protocol/http-errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { GrantStatus } from './grant-status.js';
 import { toAuthInfo, type Principal } from './principal.js';
 import type { AuthInfo } from '../mcp/sdk.js';
 
 type AuthenticatedRequest = IncomingMessage & { auth?: AuthInfo };
+
+/** The token's grant was revoked: the client must reconnect (a 401 invalid_token saying so). */
+class RevokedGrantError extends InvalidTokenError {
+  constructor() {
+    super(REVOKED_MESSAGE);
+  }
+}
 
 export const REVOKED_MESSAGE =
   'Your access to this server was revoked or has ended. Reconnect the server in your MCP client (sign in again) to continue.';
@@ -38,7 +46,7 @@ export function createTokenVerifier(config: McpServerConfig): AccessTokenVerifie
   return new AccessTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.MCP_RESOURCE_URL });
 }
 
-/** Sends the RFC 6750 challenge with a JSON body naming the error. */
+/** Sends the RFC 6750 challenge with a JSON body naming the error (src/http/render-error.ts calls it). */
 export function sendAuthError(res: ServerResponse, config: McpServerConfig, error: OAuthError | undefined, scope: readonly string[] = MCP_SCOPES): void {
   res.setHeader('WWW-Authenticate', bearerChallenge({ resourceMetadataUrl: resourceMetadataUrl(config.MCP_RESOURCE_URL), scope, error }));
   res.setHeader('Cache-Control', 'no-store');
@@ -47,11 +55,6 @@ export function sendAuthError(res: ServerResponse, config: McpServerConfig, erro
     ? { error: error.error, error_description: error.errorDescription }
     : { error: 'unauthorized', error_description: 'This MCP server requires an OAuth access token (Authorization: Bearer …).' };
   sendJson(res, status, body);
-}
-
-function sendVerifierUnavailable(res: ServerResponse): void {
-  res.setHeader('Retry-After', '5');
-  sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now; retry shortly.' });
 }
 
 /** Whether the request URL carries `access_token` in its query. */
@@ -71,14 +74,22 @@ export function insufficientScope(principal: Principal, required: readonly strin
   return err;
 }
 
+/** What a request without a token is answered: the challenge alone (RFC 6750 §3.1: no error code). */
+export class MissingTokenError extends Error {
+  constructor() {
+    super('This MCP server requires an OAuth access token (Authorization: Bearer …).');
+    this.name = 'MissingTokenError';
+  }
+}
+
 /**
  * Bearer token authentication for /mcp (RFC 6750 header only): verifies the JWT, checks its grant is
  * still active in the database (revocation), and attaches the SDK's AuthInfo to the request. Returns
- * the principal, or undefined once it has answered the request with the challenge. The answer is
- * immediate (no promise) when the token was verified before and its grant is known active, the case of
- * every call after a session's first: nothing is waited for, so nothing is deferred.
+ * the principal, or throws what to answer (OAuthError, MissingTokenError, VerifierUnavailableError).
+ * The answer is immediate (no promise) when the token was verified before and its grant is known
+ * active, the case of every call after a session's first: nothing is waited for, so nothing is deferred.
  */
-export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, res: ServerResponse) => Principal | undefined | Promise<Principal | undefined> {
+export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) => Principal | Promise<Principal> {
   const { config, verifier, grants, metrics, logger } = options;
   // One principal and AuthInfo per verified token (the verifier keeps that object while it remembers the token).
   const identities = new WeakMap<VerifiedAccessToken, { principal: Principal; auth: AuthInfo }>();
@@ -103,7 +114,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
   // shared as a verified token's are.
   const disabled = config.MCP_AUTH_DISABLED ? disabledIdentity(config) : undefined;
 
-  const verifyAndCheck = async (req: IncomingMessage, res: ServerResponse, token: string): Promise<Principal | undefined> => {
+  const verifyAndCheck = async (req: IncomingMessage, token: string): Promise<Principal> => {
     if (!verifier.jwks.ready) {
       try {
         await verifier.jwks.refresh(true);
@@ -111,8 +122,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
         // The keys cannot be loaded (authorization server unreachable): not the client's fault.
         logger.error({ err }, 'cannot load the authorization server signing keys');
         metrics.authFailures.inc({ reason: 'verifier_unavailable' });
-        sendVerifierUnavailable(res);
-        return undefined;
+        throw new VerifierUnavailableError();
       }
     }
     try {
@@ -123,34 +133,30 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
         options.onGrantRevoked?.(verified.grantId);
         metrics.authFailures.inc({ reason: 'revoked' });
         options.onDenied?.(req, 'grant_revoked', principal);
-        sendAuthError(res, config, new InvalidTokenError(REVOKED_MESSAGE));
-        return undefined;
+        throw new RevokedGrantError();
       }
       (req as AuthenticatedRequest).auth = auth;
       return principal;
     } catch (err) {
+      if (err instanceof RevokedGrantError) throw err;
       if (err instanceof OAuthError) {
         metrics.authFailures.inc({ reason: err.error });
         options.onDenied?.(req, err.errorDescription);
-        sendAuthError(res, config, err);
-        return undefined;
+        throw err;
       }
       // The keys could not be loaded (AS unreachable on first use): not the client's fault.
       logger.error({ err }, 'token verification failed unexpectedly');
       metrics.authFailures.inc({ reason: 'verifier_unavailable' });
-      sendVerifierUnavailable(res);
-      return undefined;
+      throw new VerifierUnavailableError();
     }
   };
 
-  return (req, res) => {
+  return (req) => {
     // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
     if (hasQueryToken(req.url)) {
       metrics.authFailures.inc({ reason: 'query_token' });
       options.onDenied?.(req, 'token_in_query');
-      const err = new OAuthError('invalid_request', 'Access tokens are accepted only in the Authorization header, never in the URL.', 400);
-      sendAuthError(res, config, err);
-      return undefined;
+      throw new OAuthError('invalid_request', 'Access tokens are accepted only in the Authorization header, never in the URL.', 400);
     }
     if (disabled) {
       (req as AuthenticatedRequest).auth = disabled.auth;
@@ -162,12 +168,10 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
       if (header && /^bearer\b/i.test(header)) {
         metrics.authFailures.inc({ reason: 'malformed' });
         options.onDenied?.(req, 'malformed_token');
-        sendAuthError(res, config, new InvalidTokenError('The Authorization header is malformed'));
-        return undefined;
+        throw new InvalidTokenError('The Authorization header is malformed');
       }
       metrics.authFailures.inc({ reason: 'missing' });
-      sendAuthError(res, config, undefined);
-      return undefined;
+      throw new MissingTokenError();
     }
     // Verified before, grant known active (remembered while the revocation feed is live): what
     // verify and isActive would answer, without their promises.
@@ -177,7 +181,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage, r
       (req as AuthenticatedRequest).auth = auth;
       return principal;
     }
-    return verifyAndCheck(req, res, token);
+    return verifyAndCheck(req, token);
   };
 }
 

@@ -1,13 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { JSONRPC } from './jsonrpc.js';
+import { httpErrors, type McpHttpError } from '../protocol/http-errors.js';
 
-/** The JSON body, or the JSON-RPC error to answer with (`aborted`: the client went away, answer nothing). */
-export type JsonBody =
-  | { ok: true; body: unknown }
-  | { ok: false; aborted?: false; status: number; code: number; message: string }
-  | { ok: false; aborted: true };
+/** The JSON body, or the error to answer with (`aborted`: the client went away, answer nothing). */
+export type JsonBody = { ok: true; body: unknown } | { ok: false; aborted?: false; error: McpHttpError } | { ok: false; aborted: true };
 
 /** `application/json` or `application/*+json`, whatever the parameters. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -16,8 +13,8 @@ export function isJsonContentType(header: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json') && !type.includes('/', 12));
 }
 
-const UNSUPPORTED = { ok: false, status: 415, code: JSONRPC.SERVER_ERROR, message: 'Unsupported Media Type: use UTF-8 JSON' } as const;
-const PARSE_ERROR = { ok: false, status: 400, code: JSONRPC.PARSE_ERROR, message: 'Parse error: the body is not valid JSON' } as const;
+const UNSUPPORTED: JsonBody = { ok: false, error: httpErrors.unsupportedMediaType('use UTF-8 JSON') };
+const PARSE_ERROR: JsonBody = { ok: false, error: httpErrors.parseError() };
 
 /**
  * Reads a JSON request body the way express.json({ strict: true }) did, without Express: at most
@@ -25,7 +22,7 @@ const PARSE_ERROR = { ok: false, status: 400, code: JSONRPC.PARSE_ERROR, message
  * top level.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
-  const tooLarge = { ok: false, status: 413, code: JSONRPC.INVALID_REQUEST, message: `Request body too large (limit ${limit} bytes)` } as const;
+  const tooLarge: JsonBody = { ok: false, error: httpErrors.tooLarge(limit) };
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return Promise.resolve(UNSUPPORTED);
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();

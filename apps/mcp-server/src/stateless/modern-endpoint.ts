@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@mcp-gw/shared';
 import type { Principal } from '../auth/principal.js';
 import type { ToolServices } from '../tools/registry.js';
-import { buildModernServer } from './modern-server.js';
-import type { AuthInfo } from './sdk.js';
-import { createMcpHandler } from './sdk-v2.js';
+import { buildModernServer } from '../mcp/modern-server.js';
+import type { AuthInfo } from '../mcp/sdk.js';
+import { createMcpHandler } from '../mcp/sdk-v2.js';
 
 /** A `subscriptions/listen` stream open on this process, and whose token opened it. */
 interface OpenStream {

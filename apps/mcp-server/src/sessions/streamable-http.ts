@@ -13,7 +13,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '../mcp/sdk.js';
-import { JSONRPC, sendJsonRpcError } from '../http/jsonrpc.js';
+import { JSONRPC, sendJsonRpcError } from '../protocol/jsonrpc.js';
 
 /** The SSE keep-alive comment interval (the SDK's default). */
 export const SSE_KEEP_ALIVE_MS = 15_000;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '@mcp-gw/shared';
-import { SUPPORTED_PROTOCOL_VERSIONS as LEGACY_VERSIONS } from './sdk.js';
-import { PROTOCOL_VERSION_META_KEY, classifyInboundRequest } from './sdk-v2.js';
+import { SUPPORTED_PROTOCOL_VERSIONS as LEGACY_VERSIONS } from '../mcp/sdk.js';
+import { PROTOCOL_VERSION_META_KEY, classifyInboundRequest } from '../mcp/sdk-v2.js';
 
 export type Era = 'legacy' | 'modern';
 
