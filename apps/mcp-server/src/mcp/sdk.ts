@@ -1,6 +1,6 @@
 /**
- * The one place that imports `@modelcontextprotocol/sdk` (1.x). Everything else in the app imports from
- * here, so the move to the 2.x packages (`@modelcontextprotocol/server`) is a change to this file.
+ * The one place that imports `@modelcontextprotocol/sdk` (1.x), which serves the 2025-era sessions
+ * (its 2.x successor, serving 2026-07-28, is behind ./sdk-v2.ts).
  */
 export { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 export type { RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -43,8 +43,8 @@ export type {
 // ---------------------------------------------------------------------------------------------------
 // Session restoration (SDK 1.x internals, kept to this one function on purpose).
 //
-// Sessions continue on whichever replica receives the next request (see the root README, "Sessions
-// across replicas"). The transport is ours (transport/streamable-http.ts: `restore(sessionId)`), but
+// Sessions continue on whichever replica receives the next request (docs/adr/0008). The transport is
+// ours (sessions/streamable-http.ts: `restore(sessionId)`), but
 // SDK 1.x has no public way to build a Server whose client capabilities/info come from an earlier
 // initialize handshake: `Server` keeps `_clientCapabilities` / `_clientVersion` from `_oninitialize`.
 // So `restoreSession` writes exactly those two fields, and checks that the SDK reads them back (a

@@ -61,7 +61,7 @@ interface SseStream {
  * `Request` (validated `Headers`, an `AbortSignal`) and every answer to a web `Response` with a
  * `ReadableStream`, through @hono/node-server. Measured with the product's whole per-call work
  * (auth, session, limits, telemetry) in front, that conversion was most of a tool call's CPU: whoami
- * went from 0.6× to 1.1–1.35× the bare SDK server's echo with this transport (see the README).
+ * went from 0.6× to 1.1–1.35× the bare SDK server's echo with this transport (docs/adr/0007).
  *
  * Behaviour follows the SDK 1.32 web-standard transport it replaces, status codes and messages
  * included: POST answers requests on an SSE stream per POST (202 for notifications and responses
