@@ -197,6 +197,12 @@ describe('2026-07-28 validation', () => {
     const r = await callTool('whoami', {}, { headers: { 'MCP-Protocol-Version': '2025-11-25' } });
     expect(r.status).toBe(200);
     expect(r.body.result).toMatchObject({ resultType: 'complete', structuredContent: { user_id: h.users.alice } });
+    // Only that case: with a session id, or a header naming a version we do not serve, it stays refused.
+    const withSession = await callTool('whoami', {}, { headers: { 'MCP-Protocol-Version': '2025-11-25', 'Mcp-Session-Id': 'abc' } });
+    expect(withSession.status).toBe(400);
+    expect(withSession.body.error.code).toBe(-32020);
+    const unknown = await callTool('whoami', {}, { headers: { 'MCP-Protocol-Version': '2024-01-01' } });
+    expect(unknown.body.error.code).toBe(-32020);
   });
 });
 

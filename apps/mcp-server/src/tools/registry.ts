@@ -123,8 +123,8 @@ export function objectSchema(shape: z.ZodRawShape): z.ZodObject {
 type Outcome = 'success' | 'tool_error' | 'denied' | 'rate_limited' | 'error';
 
 /**
- * Runs a tool call with the cross-cutting behaviour every call gets, whatever the protocol era: the scope check (defence in depth
- * behind the HTTP layer's check), rate limiting, an OpenTelemetry span, a structured log line, metrics,
+ * Runs a tool call with the cross-cutting behaviour every call gets, whatever the protocol era: the
+ * scope check (defence in depth behind the HTTP layer's check), rate limiting, an OpenTelemetry span, a structured log line, metrics,
  * and an audit event for every write and every denied call. Domain errors become tool results with
  * isError; unexpected errors become a generic tool error with a reference id (details only in the log).
  */
@@ -133,113 +133,114 @@ export async function runTool(
   args: Record<string, unknown>,
   context: { principal: Principal | undefined; sessionId: string | undefined; interaction: ToolInteraction; services: ToolServices },
 ): Promise<ToolOutcome> {
-      const { principal, sessionId, interaction, services } = context;
-      const started = performance.now();
-      return tracer.startActiveSpan(`mcp.tool ${spec.name}`, async (span) => {
-        span.setAttributes({
-          'mcp.tool.name': spec.name,
-          'mcp.session.id': sessionId ?? '',
-          'mcp.client.id': principal?.clientId ?? '',
-          'enduser.id': principal?.sub ?? '',
+  const { principal, sessionId, interaction, services } = context;
+  const started = performance.now();
+  return tracer.startActiveSpan(`mcp.tool ${spec.name}`, async (span) => {
+    span.setAttributes({
+      'mcp.tool.name': spec.name,
+      'mcp.session.id': sessionId ?? '',
+      'mcp.client.id': principal?.clientId ?? '',
+      'enduser.id': principal?.sub ?? '',
+    });
+    let outcome: Outcome = 'success';
+    let result: ToolOutcome;
+    let errorText: string | undefined;
+    try {
+      if (!principal) throw new Error('tool called without an authenticated principal');
+      if (!principal.scopes.includes(spec.scope)) {
+        outcome = 'denied';
+        errorText = `missing scope ${spec.scope}`;
+        await services.audit.record({
+          action: `tool.${spec.name}`,
+          outcome: 'denied',
+          actorId: principal.sub,
+          clientId: principal.clientId,
+          details: { reason: 'insufficient_scope', required: spec.scope, session: sessionId },
         });
-        let outcome: Outcome = 'success';
-        let result: ToolOutcome;
-        let errorText: string | undefined;
-        try {
-          if (!principal) throw new Error('tool called without an authenticated principal');
-          if (!principal.scopes.includes(spec.scope)) {
-            outcome = 'denied';
-            errorText = `missing scope ${spec.scope}`;
+        result = toolError(
+          `Permission denied: ${spec.name} needs the "${spec.scope}" permission, which this connection was not granted. Ask the person to reconnect the server in their MCP client and grant it.`,
+          { error: 'insufficient_scope', required_scope: spec.scope },
+        );
+      } else {
+        const decision = await services.rateLimiter.consume(spec.access, principal.clientId, principal.sub);
+        if (!decision.allowed) {
+          outcome = 'rate_limited';
+          errorText = 'rate limited';
+          await services.audit.record({
+            action: `tool.${spec.name}`,
+            outcome: 'denied',
+            actorId: principal.sub,
+            clientId: principal.clientId,
+            details: { reason: 'rate_limited', class: spec.access, retry_after_seconds: decision.retryAfterSeconds, session: sessionId },
+          });
+          result = toolError(
+            `Rate limit reached: at most ${decision.limit} ${spec.access} calls per minute per user and client. Retry after ${decision.retryAfterSeconds} seconds; do not retry before then.`,
+            { error: 'rate_limited', retry_after_seconds: decision.retryAfterSeconds },
+          );
+        } else {
+          const run = await spec.run(args as never, { principal, sessionId, interaction, services });
+          result = run.result;
+          const failed = !isInputRequired(result) && result.isError === true;
+          if (failed) outcome = 'tool_error';
+          if (spec.access === 'write' && run.audit) {
             await services.audit.record({
               action: `tool.${spec.name}`,
-              outcome: 'denied',
+              outcome: failed ? 'error' : 'success',
               actorId: principal.sub,
               clientId: principal.clientId,
-              details: { reason: 'insufficient_scope', required: spec.scope, session: sessionId },
+              targetType: run.audit.targetType,
+              targetId: run.audit.targetId,
+              details: { ...run.audit.details, session: sessionId, era: interaction.era },
             });
-            result = toolError(
-              `Permission denied: ${spec.name} needs the "${spec.scope}" permission, which this connection was not granted. Ask the person to reconnect the server in their MCP client and grant it.`,
-              { error: 'insufficient_scope', required_scope: spec.scope },
-            );
-          } else {
-            const decision = await services.rateLimiter.consume(spec.access, principal.clientId, principal.sub);
-            if (!decision.allowed) {
-              outcome = 'rate_limited';
-              errorText = 'rate limited';
-              await services.audit.record({
-                action: `tool.${spec.name}`,
-                outcome: 'denied',
-                actorId: principal.sub,
-                clientId: principal.clientId,
-                details: { reason: 'rate_limited', class: spec.access, retry_after_seconds: decision.retryAfterSeconds, session: sessionId },
-              });
-              result = toolError(
-                `Rate limit reached: at most ${decision.limit} ${spec.access} calls per minute per user and client. Retry after ${decision.retryAfterSeconds} seconds; do not retry before then.`,
-                { error: 'rate_limited', retry_after_seconds: decision.retryAfterSeconds },
-              );
-            } else {
-              const run = await spec.run(args as never, { principal, sessionId, interaction, services });
-              result = run.result;
-              const failed = !isInputRequired(result) && result.isError === true;
-              if (failed) outcome = 'tool_error';
-              if (spec.access === 'write' && run.audit) {
-                await services.audit.record({
-                  action: `tool.${spec.name}`,
-                  outcome: failed ? 'error' : 'success',
-                  actorId: principal.sub,
-                  clientId: principal.clientId,
-                  targetType: run.audit.targetType,
-                  targetId: run.audit.targetId,
-                  details: { ...run.audit.details, session: sessionId, era: interaction.era },
-                });
-              }
-            }
-          }
-        } catch (err) {
-          if (err instanceof DomainError) {
-            outcome = 'tool_error';
-            errorText = err.message;
-            result = toolError(err.message, { error: err.code });
-            if (spec.access === 'write' && principal) {
-              await services.audit.record({
-                action: `tool.${spec.name}`,
-                outcome: 'error',
-                actorId: principal.sub,
-                clientId: principal.clientId,
-                details: { error: err.code, message: err.message, session: sessionId },
-              });
-            }
-          } else {
-            outcome = 'error';
-            const ref = crypto.randomUUID();
-            errorText = (err as Error)?.message ?? String(err);
-            services.logger.error({ err, ref, tool: spec.name, session: sessionId }, 'tool failed');
-            span.recordException(err as Error);
-            result = toolError(`The ticketing server failed to complete ${spec.name} (reference ${ref}). Nothing suggests your input was wrong; you may retry once.`);
           }
         }
-        const latencyMs = performance.now() - started;
-        // Serializing the result again only to measure it costs per call: only when someone reads it.
-        const measured = span.isRecording() || services.logger.isLevelEnabled('info');
-        const resultBytes = measured ? Buffer.byteLength(JSON.stringify(result)) : undefined;
-        services.metrics.toolCalls.inc({ tool: spec.name, outcome });
-        services.metrics.toolDuration.observe({ tool: spec.name, outcome }, latencyMs / 1000);
-        span.setAttributes({ 'mcp.tool.outcome': outcome, ...(resultBytes !== undefined ? { 'mcp.tool.result_bytes': resultBytes } : {}) });
-        span.setStatus(outcome === 'error' ? { code: SpanStatusCode.ERROR, message: errorText } : { code: SpanStatusCode.OK });
-        span.end();
-        services.logger.info(
-          {
-            session: sessionId,
-            client_id: principal?.clientId,
-            sub: principal?.sub,
-            tool: spec.name,
-            outcome,
-            latency_ms: Math.round(latencyMs * 10) / 10,
-            result_bytes: resultBytes,
-            error: errorText,
-          },
-          'tool call',
-        );
-        return result;
-      });
+      }
+    } catch (err) {
+      if (err instanceof DomainError) {
+        outcome = 'tool_error';
+        errorText = err.message;
+        result = toolError(err.message, { error: err.code });
+        if (spec.access === 'write' && principal) {
+          await services.audit.record({
+            action: `tool.${spec.name}`,
+            outcome: 'error',
+            actorId: principal.sub,
+            clientId: principal.clientId,
+            details: { error: err.code, message: err.message, session: sessionId },
+          });
+        }
+      } else {
+        outcome = 'error';
+        const ref = crypto.randomUUID();
+        errorText = (err as Error)?.message ?? String(err);
+        services.logger.error({ err, ref, tool: spec.name, session: sessionId }, 'tool failed');
+        span.recordException(err as Error);
+        result = toolError(`The ticketing server failed to complete ${spec.name} (reference ${ref}). Nothing suggests your input was wrong; you may retry once.`);
+      }
+    }
+    const latencyMs = performance.now() - started;
+    // Serializing the result again only to measure it costs per call: only when someone reads it.
+    const measured = span.isRecording() || services.logger.isLevelEnabled('info');
+    const resultBytes = measured ? Buffer.byteLength(JSON.stringify(result)) : undefined;
+    services.metrics.toolCalls.inc({ tool: spec.name, outcome });
+    services.metrics.toolDuration.observe({ tool: spec.name, outcome }, latencyMs / 1000);
+    span.setAttributes({ 'mcp.tool.outcome': outcome, ...(resultBytes !== undefined ? { 'mcp.tool.result_bytes': resultBytes } : {}) });
+    span.setStatus(outcome === 'error' ? { code: SpanStatusCode.ERROR, message: errorText } : { code: SpanStatusCode.OK });
+    span.end();
+    services.logger.info(
+      {
+        session: sessionId,
+        era: interaction.era,
+        client_id: principal?.clientId,
+        sub: principal?.sub,
+        tool: spec.name,
+        outcome,
+        latency_ms: Math.round(latencyMs * 10) / 10,
+        result_bytes: resultBytes,
+        error: errorText,
+      },
+      'tool call',
+    );
+    return result;
+  });
 }
