@@ -19,6 +19,8 @@ import {
   type ServerRequest,
 } from './sdk.js';
 import { INSTRUCTIONS, SERVER_INFO } from './server-info.js';
+import { answerUnknownNamesAsTheSpecSays } from './extensions/legacy-unknown-names.js';
+const TOOL_NAMES: ReadonlySet<string> = new Set(TOOLS.map((t) => t.name));
 
 export { SERVER_INFO };
 
@@ -111,5 +113,6 @@ export function buildMcpServer(services: ToolServices): McpServer {
     server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, ((args: never, extra: Extra) =>
       prompt.get(args, principalFromAuthInfo(extra.authInfo), services).catch(rethrowLegacy)) as never);
   }
+  answerUnknownNamesAsTheSpecSays(server, TOOL_NAMES);
   return server;
 }

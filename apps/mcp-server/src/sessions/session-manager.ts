@@ -7,13 +7,13 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   isJSONRPCErrorResponse,
   isJSONRPCResultResponse,
-  restoreSession,
   type ClientCapabilities,
   type EventStore,
   type Implementation,
   type JSONRPCMessage,
   type McpServer,
 } from '../mcp/sdk.js';
+import { restoreSession } from '../mcp/extensions/restore-session.js';
 import type { Principal } from '../auth/principal.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeStreamableHttpTransport } from './streamable-http.js';
