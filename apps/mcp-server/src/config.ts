@@ -48,6 +48,8 @@ export const configSchema = z
     /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
     SHUTDOWN_TIMEOUT_MS: positiveInt(15_000, 10 * 60_000),
     CONFIRMATION_TTL_SECONDS: positiveInt(300, 3600),
+    /** RFC 9449: how far a DPoP proof's iat may be from now (either way); its jti is remembered this long. */
+    DPOP_PROOF_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
     IDEMPOTENCY_TTL_HOURS: positiveInt(24, 24 * 30),
     RESOURCE_DOCUMENTATION_URL: optionalString(),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString(),

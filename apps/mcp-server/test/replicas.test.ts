@@ -9,12 +9,13 @@
  * a failure when CI is set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -357,6 +358,32 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
       expect(res.status, replica.name).toBe(401);
     }
     await client.close();
+  });
+
+  it('a DPoP proof accepted by one replica is refused as a replay by the other (jti shared in Redis)', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const token = await issuer.mintToken({ sub: alice, extraClaims: { cnf: { jkt: await calculateJwkThumbprint(jwk, 'sha256') } } });
+    const proof = await new SignJWT({ htm: 'POST', htu: resourceUrl, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ath: createHash('sha256').update(token).digest('base64url') })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+      .sign(privateKey);
+    const send = (port: number) =>
+      fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `DPoP ${token}`, dpop: proof, 'content-type': 'application/json', accept: MCP_ACCEPT, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'whoami', arguments: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } } },
+        }),
+      });
+    const first = await send(live[0]!.port);
+    expect(first.status).toBe(200);
+    const replay = await send(live[1]!.port);
+    expect(replay.status).toBe(401);
+    expect(replay.headers.get('www-authenticate')).toMatch(/DPoP algs="[^"]+", error="invalid_dpop_proof"/);
+    expect(((await replay.json()) as { error_description: string }).error_description).toMatch(/already used/);
   });
 
   it('the tool rate limit is one budget across the replicas, not one per replica', async () => {

@@ -14,3 +14,4 @@ export {
 } from './token-verifier.js';
 export * from './revocation.js';
 export * from './live-subscription.js';
+export * from './dpop.js';

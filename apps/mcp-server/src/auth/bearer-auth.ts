@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   AccessTokenVerifier,
+  DpopVerifier,
   InsufficientScopeError,
   InvalidTokenError,
   MCP_SCOPES,
   OAuthError,
   bearerChallenge,
+  dpopChallenge,
   extractBearerToken,
+  extractDpopToken,
   type Logger,
   type VerifiedAccessToken,
 } from '@mcp-gw/shared';
@@ -18,7 +21,13 @@ import type { GrantStatus } from './grant-status.js';
 import { toAuthInfo, type Principal } from './principal.js';
 import type { AuthInfo } from '../mcp/sdk.js';
 
-type AuthenticatedRequest = IncomingMessage & { auth?: AuthInfo };
+/** Which scheme the request's Authorization header used: a challenge answers in the same one. */
+export type AuthScheme = 'Bearer' | 'DPoP';
+type AuthenticatedRequest = IncomingMessage & { auth?: AuthInfo; authScheme?: AuthScheme };
+
+export function authSchemeOf(req: IncomingMessage): AuthScheme | undefined {
+  return (req as AuthenticatedRequest).authScheme;
+}
 
 /** The token's grant was revoked: the client must reconnect (a 401 invalid_token saying so). */
 class RevokedGrantError extends InvalidTokenError {
@@ -37,6 +46,8 @@ export interface BearerAuthOptions {
   grants: GrantStatus;
   metrics: Metrics;
   logger: Logger;
+  /** Checks the proof of DPoP-bound tokens (RFC 9449). */
+  dpop: DpopVerifier;
   /** Called when a request shows that a grant was revoked: its live sessions are closed. */
   onGrantRevoked?: (grantId: string) => void;
   onDenied?: (req: IncomingMessage, reason: string, principal?: Principal) => void;
@@ -46,9 +57,22 @@ export function createTokenVerifier(config: McpServerConfig): AccessTokenVerifie
   return new AccessTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.MCP_RESOURCE_URL });
 }
 
-/** Sends the RFC 6750 challenge with a JSON body naming the error (src/http/render-error.ts calls it). */
-export function sendAuthError(res: ServerResponse, config: McpServerConfig, error: OAuthError | undefined, scope: readonly string[] = MCP_SCOPES): void {
-  res.setHeader('WWW-Authenticate', bearerChallenge({ resourceMetadataUrl: resourceMetadataUrl(config.MCP_RESOURCE_URL), scope, error }));
+/**
+ * Sends the RFC 6750 challenge with RFC 9449's DPoP challenge beside it, and a JSON body naming the
+ * error (src/http/render-error.ts calls it). The error goes on the challenge of the scheme the request
+ * used; Bearer comes first, with the resource metadata every MCP client looks for.
+ */
+export function sendAuthError(
+  res: ServerResponse,
+  config: McpServerConfig,
+  error: OAuthError | undefined,
+  options: { scheme?: AuthScheme; dpopAlgorithms: readonly string[]; scope?: readonly string[] },
+): void {
+  const onDpop = options.scheme === 'DPoP' && error !== undefined && !(error instanceof InsufficientScopeError);
+  res.setHeader('WWW-Authenticate', [
+    bearerChallenge({ resourceMetadataUrl: resourceMetadataUrl(config.MCP_RESOURCE_URL), scope: options.scope ?? MCP_SCOPES, error: onDpop ? undefined : error }),
+    dpopChallenge(options.dpopAlgorithms, onDpop ? error : undefined),
+  ]);
   res.setHeader('Cache-Control', 'no-store');
   const status = error?.status ?? 401;
   const body = error
@@ -114,7 +138,18 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
   // shared as a verified token's are.
   const disabled = config.MCP_AUTH_DISABLED ? disabledIdentity(config) : undefined;
 
-  const verifyAndCheck = async (req: IncomingMessage, token: string): Promise<Principal> => {
+  /** RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a valid proof; a plain one only as Bearer. */
+  const checkBinding = async (req: IncomingMessage, verified: VerifiedAccessToken, token: string, scheme: AuthScheme): Promise<void> => {
+    const jkt = (verified.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+    if (typeof jkt !== 'string') {
+      if (scheme === 'DPoP') throw new InvalidTokenError('This access token is not bound to a key: present it as "Authorization: Bearer <token>"');
+      return;
+    }
+    if (scheme !== 'DPoP') throw new InvalidTokenError('This access token is bound to a key (DPoP): present it as "Authorization: DPoP <token>" with a DPoP proof');
+    await options.dpop.verify({ proof: req.headers.dpop, method: req.method ?? 'POST', urls: [config.MCP_RESOURCE_URL], accessToken: token, jkt });
+  };
+
+  const verifyAndCheck = async (req: IncomingMessage, token: string, scheme: AuthScheme, known?: VerifiedAccessToken): Promise<Principal> => {
     if (!verifier.jwks.ready) {
       try {
         await verifier.jwks.refresh(true);
@@ -126,10 +161,11 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
       }
     }
     try {
-      const verified = await verifier.verify(token);
+      const verified = known ?? (await verifier.verify(token));
       if (!verified.grantId) throw new InvalidTokenError('The access token has no grant id (gid); it cannot be checked for revocation');
       const { principal, auth } = identityOf(verified, token);
-      if (!(await grants.isActive(verified.grantId))) {
+      await checkBinding(req, verified, token, scheme);
+      if (!grants.knownActive(verified.grantId) && !(await grants.isActive(verified.grantId))) {
         options.onGrantRevoked?.(verified.grantId);
         metrics.authFailures.inc({ reason: 'revoked' });
         options.onDenied?.(req, 'grant_revoked', principal);
@@ -163,9 +199,12 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
       return disabled.principal;
     }
     const header = req.headers.authorization;
-    const token = extractBearerToken(header);
+    const dpopToken = extractDpopToken(header);
+    const scheme: AuthScheme = dpopToken !== undefined || (header !== undefined && /^dpop\b/i.test(header)) ? 'DPoP' : 'Bearer';
+    (req as AuthenticatedRequest).authScheme = scheme;
+    const token = dpopToken ?? extractBearerToken(header);
     if (!token) {
-      if (header && /^bearer\b/i.test(header)) {
+      if (header && /^(bearer|dpop)\b/i.test(header)) {
         metrics.authFailures.inc({ reason: 'malformed' });
         options.onDenied?.(req, 'malformed_token');
         throw new InvalidTokenError('The Authorization header is malformed');
@@ -176,12 +215,13 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
     // Verified before, grant known active (remembered while the revocation feed is live): what
     // verify and isActive would answer, without their promises.
     const known = verifier.jwks.ready ? verifier.remembered(token) : undefined;
-    if (known?.grantId && grants.knownActive(known.grantId)) {
+    // A key-bound token needs its proof checked on every request: never the synchronous path.
+    if (known?.grantId && grants.knownActive(known.grantId) && scheme === 'Bearer' && known.claims.cnf === undefined) {
       const { principal, auth } = identityOf(known, token);
       (req as AuthenticatedRequest).auth = auth;
       return principal;
     }
-    return verifyAndCheck(req, token);
+    return verifyAndCheck(req, token, scheme, known);
   };
 }
 

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { MCP_SCOPES } from '@mcp-gw/shared';
+import { DPOP_ALGORITHMS, MCP_SCOPES } from '@mcp-gw/shared';
 import type { McpServerConfig } from '../config.js';
 
 export interface ProtectedResourceMetadata {
@@ -7,6 +7,8 @@ export interface ProtectedResourceMetadata {
   authorization_servers: string[];
   scopes_supported: string[];
   bearer_methods_supported: string[];
+  dpop_signing_alg_values_supported: string[];
+  dpop_bound_access_tokens_required: boolean;
   resource_name: string;
   resource_documentation: string;
 }
@@ -19,6 +21,9 @@ export function protectedResourceMetadata(config: McpServerConfig): ProtectedRes
     // Only what this resource serves: never offline_access or identity scopes.
     scopes_supported: [...MCP_SCOPES],
     bearer_methods_supported: ['header'],
+    // RFC 9449 §5.1: key-bound tokens are checked here; plain bearer tokens stay accepted.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    dpop_bound_access_tokens_required: false,
     resource_name: 'Ticketing (MCP)',
     resource_documentation: config.RESOURCE_DOCUMENTATION_URL ?? `${new URL(config.MCP_RESOURCE_URL).origin}/docs`,
   };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import type { AccessTokenVerifier, Logger } from '@mcp-gw/shared';
+import type { AccessTokenVerifier, DpopVerifier, Logger } from '@mcp-gw/shared';
 import type { McpServerConfig } from '../config.js';
 import { bearerAuth } from '../auth/bearer-auth.js';
 import type { GrantStatus } from '../auth/grant-status.js';
@@ -28,6 +28,8 @@ export interface McpEndpointOptions {
   /** The 2026-07-28 leg (stateless requests). */
   modern: ModernEndpoint;
   verifier: AccessTokenVerifier;
+  /** Checks the proofs of DPoP-bound tokens. */
+  dpop: DpopVerifier;
   grants: GrantStatus;
   audit: AuditLog;
   metrics: Metrics;
@@ -94,6 +96,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
   const authenticate = bearerAuth({
     config,
     verifier: options.verifier,
+    dpop: options.dpop,
     grants: options.grants,
     metrics,
     logger,
@@ -161,7 +164,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     try {
       await serve(req, res);
     } catch (err) {
-      renderError(req, res, err, config, logger);
+      renderError(req, res, err, config, logger, options.dpop.algorithms);
     }
   };
 }

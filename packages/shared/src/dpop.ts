@@ -1,0 +1,189 @@
+import crypto from 'node:crypto';
+import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from 'jose';
+import { OAuthError } from './errors.js';
+
+/** RFC 9449 §7.1: a DPoP proof that is missing, malformed or does not match the request or the token. */
+export class InvalidDpopProofError extends OAuthError {
+  constructor(description: string) {
+    super('invalid_dpop_proof', description, 401);
+  }
+}
+
+/** The proof algorithms accepted by default (the authorization server's dpop_signing_alg_values_supported). */
+export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'Ed25519', 'EdDSA', 'PS256', 'RS256'] as const;
+
+/** Remembers proof ids for as long as a proof is acceptable, so none is used twice. */
+export interface DpopReplayStore {
+  /** Records `key`; true when it was already recorded (a replay). */
+  seen(key: string, ttlMs: number): Promise<boolean>;
+}
+
+/** One process's memory: bounded, oldest forgotten first (an entry outlives its proof's window only by the sweep). */
+export class MemoryDpopReplayStore implements DpopReplayStore {
+  private readonly entries = new Map<string, number>();
+  constructor(private readonly maxEntries = 100_000) {}
+
+  async seen(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const until = this.entries.get(key);
+    if (until !== undefined && until > now) return true;
+    this.entries.delete(key);
+    this.entries.set(key, now + ttlMs);
+    if (this.entries.size > this.maxEntries) {
+      for (const [k, expiry] of this.entries) {
+        if (this.entries.size <= this.maxEntries && expiry > now) break;
+        this.entries.delete(k);
+      }
+    }
+    return false;
+  }
+}
+
+/** Minimal Redis surface (ioredis): `SET key 1 PX ttl NX` answers null when the key existed. */
+export interface RedisLike {
+  set(key: string, value: string, px: 'PX', ttl: number, nx: 'NX'): Promise<'OK' | null>;
+}
+
+/**
+ * Shared by every replica: a proof replayed to another replica is refused too. While Redis cannot be
+ * reached, this process's memory answers (a replay to the same replica is still refused) and `onError`
+ * is told.
+ */
+export class RedisDpopReplayStore implements DpopReplayStore {
+  private readonly local = new MemoryDpopReplayStore();
+  constructor(
+    private readonly redis: RedisLike,
+    private readonly onError: (err: unknown) => void = () => {},
+    private readonly prefix = 'dpop:jti:',
+  ) {}
+
+  async seen(key: string, ttlMs: number): Promise<boolean> {
+    try {
+      return (await this.redis.set(`${this.prefix}${key}`, '1', 'PX', ttlMs, 'NX')) === null;
+    } catch (err) {
+      this.onError(err);
+      return this.local.seen(key, ttlMs);
+    }
+  }
+}
+
+/**
+ * RFC 9449 §4.2's `htu` comparison: scheme and host in lower case, the default port dropped, no query
+ * and no fragment (RFC 3986 §6.2.2 and §6.2.3 normalisation).
+ */
+export function normalizeHtu(value: string): string | undefined {
+  const url = URL.parse(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return undefined;
+  url.hash = '';
+  url.search = '';
+  // The URL parser already lowers scheme and host and drops a default port; a bare origin gets "/".
+  return url.href;
+}
+
+/** base64url(SHA-256(access token)): the proof's `ath` (RFC 9449 §4.2). */
+export function accessTokenHash(token: string): string {
+  return crypto.createHash('sha256').update(token, 'ascii').digest('base64url');
+}
+
+export interface DpopVerifierOptions {
+  /** Signature algorithms accepted in proofs (asymmetric only). */
+  algorithms?: readonly string[];
+  /** How far a proof's `iat` may be from now, in seconds (both ways: clock skew). */
+  iatWindowSec?: number;
+  replay?: DpopReplayStore;
+}
+
+export interface DpopRequest {
+  /** The `DPoP` header(s) as received. */
+  proof: string | string[] | undefined;
+  method: string;
+  /** The URLs the proof's `htu` may name (the resource's public URL; normalised here). */
+  urls: readonly string[];
+  accessToken: string;
+  /** The token's `cnf.jkt`: the thumbprint of the key it is bound to. */
+  jkt: string;
+}
+
+/**
+ * Checks a DPoP proof presented with a DPoP-bound access token at a resource server (RFC 9449 §4.3 and
+ * §7): exactly one proof; `typ: dpop+jwt`; an accepted asymmetric `alg`; a public `jwk` in the header
+ * that signed it; `jti`, `htm`, `htu`, `iat` present; `htm` and `htu` those of this request; `iat`
+ * within the window; `ath` the hash of the token; the key's thumbprint the token's `cnf.jkt`; the `jti`
+ * never seen before within the window. Throws InvalidDpopProofError saying which check failed.
+ */
+export class DpopVerifier {
+  readonly algorithms: readonly string[];
+  private readonly window: number;
+  private readonly replay: DpopReplayStore;
+
+  constructor(options: DpopVerifierOptions = {}) {
+    this.algorithms = options.algorithms ?? DPOP_ALGORITHMS;
+    this.window = options.iatWindowSec ?? 60;
+    this.replay = options.replay ?? new MemoryDpopReplayStore();
+  }
+
+  async verify(request: DpopRequest): Promise<void> {
+    // Node joins repeated headers with ", " (a JWS never contains a comma).
+    const proofs = (Array.isArray(request.proof) ? request.proof : request.proof === undefined ? [] : [request.proof]).flatMap((p) => p.split(','));
+    if (proofs.length !== 1) throw new InvalidDpopProofError(proofs.length ? 'Exactly one DPoP header is allowed' : 'A DPoP-bound access token needs a DPoP proof (the DPoP header)');
+    const proof = proofs[0]!.trim();
+    if (proof.length > 8192 || proof.split('.').length !== 3) throw new InvalidDpopProofError('The DPoP proof is not a compact JWS');
+    let header;
+    try {
+      header = decodeProtectedHeader(proof);
+    } catch {
+      throw new InvalidDpopProofError('The DPoP proof header cannot be read');
+    }
+    if (header.typ !== 'dpop+jwt') throw new InvalidDpopProofError('The DPoP proof must have typ "dpop+jwt"');
+    if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) {
+      throw new InvalidDpopProofError(`The DPoP proof's alg must be one of ${this.algorithms.join(', ')}`);
+    }
+    const jwk = header.jwk as JWK | undefined;
+    if (!jwk || typeof jwk !== 'object') throw new InvalidDpopProofError('The DPoP proof has no jwk header');
+    if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw new InvalidDpopProofError('The DPoP proof jwk must be a public key');
+
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: [...this.algorithms] }));
+    } catch (err) {
+      throw new InvalidDpopProofError(err instanceof joseErrors.JOSEError ? `The DPoP proof does not verify (${err.code})` : 'The DPoP proof does not verify');
+    }
+    const { jti, htm, htu, iat, ath } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown };
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidDpopProofError('The DPoP proof needs a jti');
+    if (htm !== request.method) throw new InvalidDpopProofError(`The DPoP proof's htm must be ${request.method}`);
+    const targets = new Set(request.urls.map(normalizeHtu));
+    if (typeof htu !== 'string' || !targets.has(normalizeHtu(htu))) throw new InvalidDpopProofError("The DPoP proof's htu is not this resource's URL");
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof iat !== 'number' || Math.abs(now - iat) > this.window) throw new InvalidDpopProofError('The DPoP proof is too old or from the future (iat)');
+    if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
+    if (!safeEqual(ath, accessTokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
+    const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
+    if (!safeEqual(thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
+    // Last, once everything else holds: a proof that failed another check does not use up its jti.
+    const key = crypto.createHash('sha256').update(`${thumbprint}\0${jti}`).digest('base64url');
+    if (await this.replay.seen(key, (2 * this.window + 5) * 1000)) throw new InvalidDpopProofError('The DPoP proof was already used (jti replay)');
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/** `DPoP <token>` (RFC 9449 §7.1), as extractBearerToken reads `Bearer <token>`. */
+export function extractDpopToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const match = /^DPoP[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
+  return match?.[1];
+}
+
+/** The `DPoP` challenge beside Bearer's (RFC 9449 §7.1): which algorithms, and the error if any. */
+export function dpopChallenge(algorithms: readonly string[], error?: OAuthError): string {
+  const params = [`algs="${algorithms.join(' ')}"`];
+  if (error) {
+    params.push(`error="${error.error}"`);
+    params.push(`error_description="${error.errorDescription.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, '\\$&')}"`);
+  }
+  return `DPoP ${params.join(', ')}`;
+}
