@@ -1,10 +1,14 @@
 // Child process of the throughput benchmark: the servers under load, apart from the load generator
 // (each gets its own core on a 2-core machine). One embedded database (or PostgreSQL with --postgres),
 // one authorization server, the MCP server with auth, the same MCP server with auth off, the floor, and
-// the floor answering whoami's result.
+// the floor answering whoami's result; and the same two floors on SDK 2.x (2026-07-28, stateless).
 // Sends { type: 'ready', ... } over IPC, then serves until the parent disconnects.
+import fs from 'node:fs';
+import inspector from 'node:inspector';
+import path from 'node:path';
 import { openDatabase, seed, startAuth, startMcp } from './stack.mjs';
 import { startFloorServer } from './floor-server.mjs';
+import { startFloorServerV2 } from './floor-server-v2.mjs';
 import { TOOLS } from '@mcp-gw/mcp-server';
 import { freePort } from '@mcp-gw/testkit';
 import { McpHttpClient } from './mcp-client.mjs';
@@ -27,21 +31,26 @@ const probe = new McpHttpClient(authed.mcpUrl, { token: tokens.access_token });
 await probe.initialize();
 const whoamiResult = await probe.callTool('whoami');
 await probe.close();
-const floorAnswer = await startFloorServer({ answer: { result: whoamiResult, outputShape: TOOLS.find((t) => t.name === 'whoami').output } });
+const whoamiAnswer = { result: whoamiResult, outputShape: TOOLS.find((t) => t.name === 'whoami').output };
+const floorAnswer = await startFloorServer({ answer: whoamiAnswer });
+// The 2026-07-28 floors: SDK 2.x's createMcpHandler, echo, and whoami's same result (content and
+// structuredContent; the SDK adds resultType and its serverInfo _meta, as it does for the product).
+const floorV2 = await startFloorServerV2();
+const floorV2Answer = await startFloorServerV2({ answer: whoamiAnswer });
 
 process.send({
   type: 'ready',
   database: kind,
   ticketId,
   token: tokens.access_token,
-  targets: { auth: authed.mcpUrl, noauth: noauth.mcpUrl, floor: floor.mcpUrl, floorAnswer: floorAnswer.mcpUrl },
+  targets: { auth: authed.mcpUrl, noauth: noauth.mcpUrl, floor: floor.mcpUrl, floorAnswer: floorAnswer.mcpUrl, floorV2: floorV2.mcpUrl, floorV2Answer: floorV2Answer.mcpUrl },
 });
 
 let closing = false;
 const shutdown = async () => {
   if (closing) return;
   closing = true;
-  await Promise.allSettled([authed.close(), noauth.close(), floor.close(), floorAnswer.close()]);
+  await Promise.allSettled([authed.close(), noauth.close(), floor.close(), floorAnswer.close(), floorV2.close(), floorV2Answer.close()]);
   await auth.close().catch(() => {});
   await database.dispose().catch(() => {});
   process.exit(0);
@@ -49,8 +58,33 @@ const shutdown = async () => {
 process.on('disconnect', shutdown);
 // The parent asks for a full collection between measured slices (see settle() in mcp-throughput.mjs),
 // and for its CPU time around each slice (all servers are in this process, one slice runs at a time).
+// With BENCH_PROFILE, the parent also asks for a CPU profile of single measured slices (one target at
+// a time), written where it says: what one kind of call costs, apart from the rest of the run.
+let profiler;
+async function profile(m) {
+  if (m.type === 'profile-start') {
+    if (!profiler) {
+      profiler = new inspector.Session();
+      profiler.connect();
+      await post('Profiler.enable');
+    }
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+    process.send({ type: 'profiling' });
+  } else {
+    const { profile: result } = await post('Profiler.stop');
+    fs.mkdirSync(path.dirname(m.file), { recursive: true });
+    fs.writeFileSync(m.file, JSON.stringify(result));
+    // What the summary needs to put the profile per call (profile-summary.mjs reads it).
+    if (m.meta) fs.writeFileSync(m.file.replace(/\.cpuprofile$/, '.meta.json'), `${JSON.stringify(m.meta)}\n`);
+    process.send({ type: 'profiled' });
+  }
+}
+const post = (method, params) => new Promise((resolve, reject) => profiler.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
 process.on('message', (m) => {
-  if (m?.type === 'settle') {
+  if (m?.type === 'profile-start' || m?.type === 'profile-stop') {
+    void profile(m);
+  } else if (m?.type === 'settle') {
     globalThis.gc?.();
     process.send({ type: 'settled' });
   } else if (m?.type === 'cpu') {
