@@ -8,7 +8,7 @@ import { MCP_ACCEPT, initializeBody, startHarness, type Harness } from './suppor
 let h: Harness;
 
 interface Holder {
-  privateKey: CryptoKey;
+  privateKey: Parameters<SignJWT['sign']>[0];
   jwk: JWK;
   jkt: string;
 }
@@ -156,7 +156,7 @@ describe('DPoP-bound access tokens (RFC 9449)', () => {
   });
 
   it('advertises DPoP in the resource metadata and beside Bearer in every challenge', async () => {
-    const prm = await (await fetch(`${h.baseUrl}/.well-known/oauth-protected-resource/mcp`)).json();
+    const prm = (await (await fetch(`${h.baseUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
     expect(prm.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'EdDSA']));
     expect(prm.dpop_bound_access_tokens_required).toBe(false);
     const anonymous = await whoami(undefined);

@@ -47,6 +47,8 @@ describe('protected resource metadata (RFC 9728)', () => {
         authorization_servers: [h.issuer.issuer],
         scopes_supported: ['tickets:read', 'tickets:write'],
         bearer_methods_supported: ['header'],
+        dpop_signing_alg_values_supported: ['ES256', 'ES384', 'Ed25519', 'EdDSA', 'PS256', 'RS256'],
+        dpop_bound_access_tokens_required: false,
         resource_name: expect.any(String),
         resource_documentation: `${h.baseUrl}/docs`,
       });

@@ -22,7 +22,8 @@ const PARSE_ERROR: JsonBody = { ok: false, error: httpErrors.parseError() };
  * top level.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
-  const tooLarge: JsonBody = { ok: false, error: httpErrors.tooLarge(limit) };
+  // Built only when needed: an Error captures a stack, on every request otherwise.
+  const tooLarge = (): JsonBody => ({ ok: false, error: httpErrors.tooLarge(limit) });
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return Promise.resolve(UNSUPPORTED);
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -31,7 +32,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
   else if (encoding === 'deflate') stream = req.pipe(zlib.createInflate());
   else if (encoding === 'br') stream = req.pipe(zlib.createBrotliDecompress());
   else if (encoding !== 'identity') return Promise.resolve(UNSUPPORTED);
-  else if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve(tooLarge);
+  else if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve(tooLarge());
 
   return new Promise<JsonBody>((resolve) => {
     const chunks: Buffer[] = [];
@@ -48,7 +49,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
       if (size > limit) {
         // Stop buffering: the rest is discarded (Node drains an unread request after the answer).
         if (stream !== req) req.unpipe();
-        settle(tooLarge);
+        settle(tooLarge());
         return;
       }
       chunks.push(chunk);

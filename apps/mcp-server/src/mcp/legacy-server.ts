@@ -4,7 +4,7 @@ import { principalFromAuthInfo } from '../auth/principal.js';
 import { PROMPTS } from '../prompts/index.js';
 import { RequestError } from '../protocol/errors.js';
 import { TICKET_RESOURCE, TICKET_URI_TEMPLATE, listTicketResources, readTicketResource } from '../resources/tickets.js';
-import { canElicitForm, objectSchema, runTool, isInputRequired, toolError, type ToolServices, type ToolSpec } from '../tools/registry.js';
+import { canElicitForm, runTool, toolDefinition, isInputRequired, toolError, type ToolServices, type ToolSpec } from '../tools/registry.js';
 import { TOOLS } from '../tools/tickets.js';
 import {
   AjvJsonSchemaValidator,
@@ -65,13 +65,7 @@ const rethrowLegacy = (err: unknown): never => {
 function registerTool(server: McpServer, spec: ToolSpec, services: ToolServices): void {
   server.registerTool(
     spec.name,
-    {
-      title: spec.title,
-      description: spec.description,
-      inputSchema: objectSchema(spec.input),
-      outputSchema: objectSchema(spec.output),
-      annotations: { title: spec.title, ...spec.annotations },
-    },
+    toolDefinition(spec),
     (async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
       const outcome = await runTool(spec, args, {
         principal: principalFromAuthInfo(extra.authInfo),

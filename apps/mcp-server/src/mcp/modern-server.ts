@@ -4,7 +4,7 @@ import { principalFromAuthInfo } from '../auth/principal.js';
 import { PROMPTS } from '../prompts/index.js';
 import { RequestError } from '../protocol/errors.js';
 import { TICKET_RESOURCE, TICKET_URI_TEMPLATE, listTicketResources, readTicketResource } from '../resources/tickets.js';
-import { canElicitForm, isInputRequired, objectSchema, runTool, type ToolServices, type ToolSpec } from '../tools/registry.js';
+import { canElicitForm, isInputRequired, objectSchema, runTool, toolDefinition, type ToolServices, type ToolSpec } from '../tools/registry.js';
 import { TOOLS } from '../tools/tickets.js';
 import type { AuthInfo } from './sdk.js';
 import {
@@ -55,13 +55,7 @@ const principalOf = (ctx: ServerContext) => principalFromAuthInfo(ctx.http?.auth
 function registerTool(server: ModernMcpServer, spec: ToolSpec, services: ToolServices): void {
   server.registerTool(
     spec.name,
-    {
-      title: spec.title,
-      description: spec.description,
-      inputSchema: objectSchema(spec.input),
-      outputSchema: objectSchema(spec.output),
-      annotations: { title: spec.title, ...spec.annotations },
-    },
+    toolDefinition(spec),
     async (args: Record<string, unknown>, ctx: ServerContext) => {
       const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
       const state = ctx.mcpReq.requestState<unknown>();

@@ -60,8 +60,11 @@ export function createModernEndpoint(options: { services: ToolServices; logger: 
 
   return {
     async serve(req, res, body, auth, principal) {
+      // Closing before the answer is complete is the client's cancellation; a finished answer is not.
       const abort = new AbortController();
-      res.once('close', () => abort.abort());
+      res.once('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
       const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
         method: 'POST',
         headers: webHeaders(req),
@@ -80,7 +83,8 @@ export function createModernEndpoint(options: { services: ToolServices; logger: 
         streams.add(stream);
         res.once('close', () => streams.delete(stream));
       }
-      res.flushHeaders();
+      // Headers go at once only for a stream (a JSON answer is one write with its body).
+      if ((response.headers.get('content-type') ?? '').includes('text/event-stream')) res.flushHeaders();
       const reader = response.body.getReader();
       try {
         for (;;) {

@@ -120,6 +120,17 @@ export function objectSchema(shape: z.ZodRawShape): z.ZodObject {
   return schema;
 }
 
+/** What both eras' servers list for a tool (one zod object per shape, shared by every server). */
+export function toolDefinition(spec: ToolSpec) {
+  return {
+    title: spec.title,
+    description: spec.description,
+    inputSchema: objectSchema(spec.input),
+    outputSchema: objectSchema(spec.output),
+    annotations: { title: spec.title, ...spec.annotations },
+  };
+}
+
 type Outcome = 'success' | 'tool_error' | 'denied' | 'rate_limited' | 'error';
 
 /**
