@@ -4,7 +4,7 @@
 // Benchmarks are never part of the tests. A missed target prints MISS; the exit code stays 0.
 //   --quick          short runs
 //   --skip-build     use the existing dist/ folders
-//   --only=a,b       run only these benchmarks (mcp-throughput, oauth-flow, tokens, revocation, session-heap)
+//   --only=a,b       run only these benchmarks (mcp-throughput, oauth-flow, tokens, revocation, session-heap, embedded-socket)
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
-const BENCHMARKS = ['mcp-throughput', 'oauth-flow', 'tokens', 'revocation', 'session-heap'];
+const BENCHMARKS = ['mcp-throughput', 'oauth-flow', 'tokens', 'revocation', 'session-heap', 'embedded-socket'];
 
 const suiteStarted = performance.now();
 if (!args.includes('--skip-build')) {

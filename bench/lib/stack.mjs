@@ -34,6 +34,7 @@ export async function openDatabase(kind) {
       async dispose() {
         await db.close();
         fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(`${dir}.owner`, { recursive: true, force: true });
       },
     };
   }

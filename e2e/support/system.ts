@@ -14,16 +14,25 @@ export interface RunningSystem {
   demoEmail: string;
   demoPassword: string;
   dataDir: string;
+  pid: number;
   output: () => string;
+  /** SIGTERM, then removes the data folder (unless it was given). */
   stop(): Promise<void>;
+  /** SIGKILL: the process dies at once, wherever it is. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Start on this data folder (kept on stop) instead of a fresh one. */
+  dataDir?: string;
 }
 
 /**
  * Starts the built system exactly as `npm start` does after building (apps/all-in-one on the embedded
  * database), in a fresh data folder, and reads the URL and demo login from what it prints.
  */
-export async function startSystem(env: Record<string, string> = {}): Promise<RunningSystem> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-e2e-'));
+export async function startSystem(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningSystem> {
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-e2e-'));
   const [authPort, mcpPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(process.execPath, [path.join(repoRoot, 'apps/all-in-one/dist/main.js')], {
     cwd: repoRoot,
@@ -56,7 +65,14 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Run
     demoEmail: demoEmail!,
     demoPassword: demoPassword!,
     dataDir,
+    pid: child.pid!,
     output: () => out,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -64,7 +80,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Run
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

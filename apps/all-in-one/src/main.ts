@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The whole system in one process on the embedded database (PGlite keeps one process per data
-// folder): the authorization server and the MCP server share one connection. Separate processes
-// and replicas run each app's own entry point against PostgreSQL.
+// The whole system in one process on the embedded database: this process owns the data folder (one
+// process per folder), the authorization server and the MCP server share its connection, and other
+// processes (pnpm admin) reach it through this one. Replicas run each app against PostgreSQL.
 import path from 'node:path';
-import { applyMigrations, connectDatabase } from '@mcp-gw/db';
+import { applyMigrations, connectDatabase, EmbeddedDatabaseBusy } from '@mcp-gw/db';
 import { ConfigError, createLogger } from '@mcp-gw/shared';
 import { closeRedis, connectRedis, loadAuthServerConfig, startAuthServer } from '@mcp-gw/auth-server';
 import { addUserToDemoProjects, loadMcpConfig, seedDemoTickets, startMcpServer } from '@mcp-gw/mcp-server';
 import { loadOrCreateDevSecrets } from './dev-secrets.js';
+import { hearOtherProcesses } from './other-processes.js';
 
 const env = process.env;
 const dataDir = path.resolve(env.DATA_DIR ?? 'data');
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const mcpConfig = loadMcpConfig({ ...env, ...shared, PORT: mcpPort, AUTH_ISSUER: issuer });
   const logger = createLogger('mcp-gateway', authConfig.LOG_LEVEL);
 
-  const db = await connectDatabase(databaseUrl);
+  const db = await connectDatabase(databaseUrl, { embedded: 'own', role: 'npm start' });
   const migrations = await applyMigrations(db);
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'migrations applied');
 
@@ -48,8 +49,12 @@ async function main(): Promise<void> {
   auth.admin.publisher.onLocal(async (event) => {
     await mcp.mcp.revoke(event);
   });
-  // On the embedded database no other process can revoke anything, so that feed is complete.
-  if (db.kind === 'pglite') mcp.mcp.addRevocationFeed();
+  // On the embedded database every other process changes data through this one, which hears its
+  // revocations and forgets remembered grants on its other writes: the feed is complete.
+  if (db.kind === 'pglite') {
+    await hearOtherProcesses(db, { revoke: (event) => mcp.mcp.revoke(event), forgetGrants: () => mcp.mcp.grants.forgetAll(), reloadKeys: () => auth.keyRing.reload() }, logger);
+    mcp.mcp.addRevocationFeed();
+  }
   const demoUser = await db.prisma.user.findUnique({ where: { email: demoEmail.toLowerCase() } });
   const passwordLine = demoUser
     ? demoPassword
@@ -83,6 +88,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof EmbeddedDatabaseBusy ? err.message : err);
   process.exit(1);
 });

@@ -22,6 +22,7 @@ import { adminApiRouter } from './admin/api.js';
 import { consoleRouter } from './admin/router.js';
 import { AdminService } from './admin/service.js';
 import { createRevocationPublisher } from './revocation-bus.js';
+import { revocationsToOwner } from './owner-notices.js';
 import { AccessTokenVerifier, JwksCache } from '@mcp-gw/shared';
 import { trackRegistrations } from './registration/tracking.js';
 import { oauthError, registrationRouter } from './registration/router.js';
@@ -65,7 +66,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   if (scrubbed) logger.info({ rows: scrubbed }, 'credentials stored by an older version removed from the database');
   const accounts = new AccountService(db);
   const audit = new AuditLog(db, logger);
-  const publisher = createRevocationPublisher(redis as never, logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS });
+  const publisher = createRevocationPublisher(redis as never, logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS, owner: revocationsToOwner(db) });
   const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher });
   trackRegistrations({ provider, db, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);

@@ -25,6 +25,11 @@ export interface RevocationPublisher {
 export interface RevocationPublisherOptions {
   /** How long publish() waits for every notified resource server to confirm; 0 does not wait. */
   ackTimeoutMs: number;
+  /**
+   * Tells the process that owns the embedded database, when this one reaches it through its socket
+   * (the admin CLI): resolves once the owner applied the notice, which counts as one confirmation.
+   */
+  owner?: (event: RevocationEvent) => Promise<void>;
 }
 
 const NONE: RevocationDelivery = { notified: 0, confirmed: 0 };
@@ -56,32 +61,9 @@ export function createRevocationPublisher(redis: Redis | undefined, logger: Logg
       for (const listener of listeners) {
         await Promise.resolve(listener(event)).catch((err) => logger.warn({ err }, 'local revocation listener failed'));
       }
-      if (!redis) return NONE;
-      if (redis.status !== 'ready') {
-        logger.warn({ status: redis.status }, `revocation notice not published: Redis is not connected; ${UNHEARD}`);
-        return NONE;
-      }
-      const id = crypto.randomUUID();
-      const deadline = Date.now() + options.ackTimeoutMs;
-      // Registered before publishing: a confirmation may arrive before PUBLISH's own answer.
-      const waiting = acks && (await acks.listening(options.ackTimeoutMs)) ? acks.expect(id) : undefined;
-      let notified: number;
-      try {
-        notified = Number(await redis.publish(REVOCATION_CHANNEL, JSON.stringify({ ...event, id })));
-      } catch (err) {
-        waiting?.cancel();
-        logger.warn({ err }, `revocation notice not published; ${UNHEARD}`);
-        return NONE;
-      }
-      if (!waiting) {
-        if (notified > 0 && acks) logger.warn({ notified }, 'revocation published without waiting for confirmations (not subscribed to them)');
-        return { notified, confirmed: 0 };
-      }
-      const confirmed = await waiting.until(notified, Math.max(0, deadline - Date.now()));
-      if (confirmed < notified) {
-        logger.warn({ notified, confirmed, timeout_ms: options.ackTimeoutMs }, 'not every resource server confirmed the revocation in time');
-      }
-      return { notified, confirmed };
+      const owner = options.owner ? await tellOwner(options.owner, event, logger) : NONE;
+      const onRedis = await publishOnRedis(event);
+      return { notified: owner.notified + onRedis.notified, confirmed: owner.confirmed + onRedis.confirmed };
     },
     onLocal(listener) {
       listeners.push(listener);
@@ -90,6 +72,45 @@ export function createRevocationPublisher(redis: Redis | undefined, logger: Logg
       await acks?.close();
     },
   };
+
+  async function publishOnRedis(event: RevocationEvent): Promise<RevocationDelivery> {
+    if (!redis) return NONE;
+    if (redis.status !== 'ready') {
+      logger.warn({ status: redis.status }, `revocation notice not published: Redis is not connected; ${UNHEARD}`);
+      return NONE;
+    }
+    const id = crypto.randomUUID();
+    const deadline = Date.now() + options.ackTimeoutMs;
+    // Registered before publishing: a confirmation may arrive before PUBLISH's own answer.
+    const waiting = acks && (await acks.listening(options.ackTimeoutMs)) ? acks.expect(id) : undefined;
+    let notified: number;
+    try {
+      notified = Number(await redis.publish(REVOCATION_CHANNEL, JSON.stringify({ ...event, id })));
+    } catch (err) {
+      waiting?.cancel();
+      logger.warn({ err }, `revocation notice not published; ${UNHEARD}`);
+      return NONE;
+    }
+    if (!waiting) {
+      if (notified > 0 && acks) logger.warn({ notified }, 'revocation published without waiting for confirmations (not subscribed to them)');
+      return { notified, confirmed: 0 };
+    }
+    const confirmed = await waiting.until(notified, Math.max(0, deadline - Date.now()));
+    if (confirmed < notified) {
+      logger.warn({ notified, confirmed, timeout_ms: options.ackTimeoutMs }, 'not every resource server confirmed the revocation in time');
+    }
+    return { notified, confirmed };
+  }
+}
+
+async function tellOwner(owner: (event: RevocationEvent) => Promise<void>, event: RevocationEvent, logger: Logger): Promise<RevocationDelivery> {
+  try {
+    await owner(event);
+    return { notified: 1, confirmed: 1 };
+  } catch (err) {
+    logger.warn({ err }, `revocation notice not delivered to the process that owns the embedded database; ${UNHEARD}`);
+    return { notified: 1, confirmed: 0 };
+  }
 }
 
 interface Expected {

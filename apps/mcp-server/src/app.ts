@@ -51,8 +51,9 @@ export interface McpApp {
   revoke(event: RevocationEvent): Promise<number>;
   /**
    * Declares an in-process revocation feed that hears every revocation and passes it to revoke():
-   * the authorization server in this same process on the embedded database, which no other process
-   * can write. Standing grants may then be remembered for GRANT_CACHE_SECONDS. Returns its detach.
+   * the authorization server in this same process on the embedded database, which other processes
+   * only write through (and which tells this one). Standing grants may then be remembered for
+   * GRANT_CACHE_SECONDS. Returns its detach.
    */
   addRevocationFeed(): () => void;
   /**

@@ -5,7 +5,7 @@ import { hashArgs } from '../src/tools/idempotency.js';
 import { neutralise, untrusted } from '../src/tools/untrusted.js';
 import { validateJsonRpcBody } from '../src/protocol/jsonrpc.js';
 import { pathMatcher } from '../src/http/mcp-endpoint.js';
-import { parseRevocationEvent } from '../src/sessions/revocation-listener.js';
+import { parseRevocationEvent } from '@mcp-gw/shared';
 
 describe('untrusted content delimiters', () => {
   it('neutralises opening and closing delimiters in any case and spacing', () => {

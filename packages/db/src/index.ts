@@ -1,4 +1,5 @@
-export { connectDatabase, parseDatabaseUrl, embeddedEngineVersion, type ConnectOptions, type Database, type DatabaseKind, type SqlConnection } from './connect.js';
+export { connectDatabase, parseDatabaseUrl, embeddedEngineVersion, type ConnectOptions, type Database, type DatabaseKind, type ExternalChanges, type SqlConnection } from './connect.js';
+export { EmbeddedDatabaseBusy, type OwnerInfo } from './embedded/owner-lock.js';
 export { SQL_NOW_UTC, sqlEpochMs, sqlUtcFromEpochMs } from './sql-time.js';
 export { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { PrismaClient, Prisma } from './generated/prisma/client.js';

@@ -14,3 +14,43 @@ export interface RevocationEvent {
   /** Set by the publisher on Redis: what a resource server echoes on REVOCATION_ACK_CHANNEL. */
   id?: string;
 }
+
+/** Validates a revocation notice from the wire; undefined when it is not one. */
+export function parseRevocationEvent(message: string): RevocationEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  const v = value as Partial<RevocationEvent> | null;
+  if (!v || (v.type !== 'client' && v.type !== 'grant')) return undefined;
+  if (!Array.isArray(v.grantIds) || !v.grantIds.every((g) => typeof g === 'string')) return undefined;
+  if (v.clientId !== undefined && typeof v.clientId !== 'string') return undefined;
+  if (v.id !== undefined && (typeof v.id !== 'string' || v.id.length > 200)) return undefined;
+  return { type: v.type, clientId: v.clientId, grantIds: v.grantIds, ...(v.id ? { id: v.id } : {}) };
+}
+
+/**
+ * PostgreSQL NOTIFY channel on which processes that reach the embedded database through its owner
+ * (the admin CLI) tell the owner what they changed; the owner acts on it before they go on.
+ */
+export const OWNER_NOTICE_CHANNEL = 'mcp_gw_owner_notices';
+
+export type OwnerNotice = { type: 'revocation'; event: RevocationEvent } | { type: 'keys' };
+
+export function parseOwnerNotice(message: string): OwnerNotice | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  const notice = value as { type?: unknown; event?: unknown };
+  if (notice?.type === 'keys') return { type: 'keys' };
+  if (notice?.type === 'revocation') {
+    const event = notice.event === undefined ? undefined : parseRevocationEvent(JSON.stringify(notice.event));
+    return event ? { type: 'revocation', event } : undefined;
+  }
+  return undefined;
+}

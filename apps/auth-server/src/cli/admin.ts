@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `pnpm admin …`: operator commands against DATABASE_URL (the embedded database by default).
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyMigrations, connectDatabase } from '@mcp-gw/db';
 import { ConfigError, createLogger } from '@mcp-gw/shared';
@@ -11,6 +13,7 @@ import { SigningKeyStore } from '../keys.js';
 import { AdminService, NotFound } from '../admin/service.js';
 import { createRevocationPublisher, unconfirmedNotice, type RevocationDelivery } from '../revocation-bus.js';
 import { closeRedis, connectRedis } from '../redis.js';
+import { ownerNotices, revocationsToOwner } from '../owner-notices.js';
 
 const USAGE = `Usage: pnpm admin <command>
 
@@ -85,8 +88,9 @@ export async function runAdminCli(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const config = loadAuthServerConfig();
-  const db = await connectDatabase(config.DATABASE_URL, { poolSize: 2 });
+  const config = loadAuthServerConfig(embeddedDefaults(process.env));
+  // On the embedded database while the system runs, this goes through the running system's socket.
+  const db = await connectDatabase(config.DATABASE_URL, { poolSize: 2, role: 'pnpm admin' });
   let closeRevocations: () => Promise<void> = async () => {};
   try {
     await applyMigrations(db);
@@ -96,7 +100,7 @@ export async function runAdminCli(argv: string[]): Promise<number> {
     const keys = new SigningKeyStore(prisma, new SecretBox(config.KEY_ENCRYPTION_KEY));
     const actor = { actorType: 'admin' as const, actorId: `cli:${process.env.USER ?? 'unknown'}` };
     const logger = createLogger('admin-cli', 'warn');
-    const revocations = createRevocationPublisher(await connectRedis(config.REDIS_URL, logger), logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS });
+    const revocations = createRevocationPublisher(await connectRedis(config.REDIS_URL, logger), logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS, owner: revocationsToOwner(db) });
     closeRevocations = () => revocations.close();
     const adminService = new AdminService(prisma, audit, revocations, logger);
     const print = (rows: unknown) => (values.json ? console.log(JSON.stringify(rows, null, 2)) : console.table(rows));
@@ -174,6 +178,12 @@ export async function runAdminCli(argv: string[]): Promise<number> {
       case 'keys rotate': {
         const { kid, retired } = await keys.rotate();
         await audit.record({ ...actor, action: 'keys.rotated', targetType: 'signing_key', targetId: kid, details: { retired } });
+        const owner = ownerNotices(db);
+        if (owner) {
+          await owner({ type: 'keys' });
+          console.log(`new signing key ${kid}; retired ${retired.join(', ') || 'none'} (still published). The running system (process ${db.owner!.pid}) publishes it now and signs with it once it is KEY_PUBLISH_AHEAD_SECONDS old.`);
+          return 0;
+        }
         console.log(`new signing key ${kid}; retired ${retired.join(', ') || 'none'} (still published). Every running replica publishes it at its next key reload (KEY_RELOAD_SECONDS) and signs with it once it is KEY_PUBLISH_AHEAD_SECONDS old; no restart needed.`);
         return 0;
       }
@@ -194,6 +204,24 @@ export async function runAdminCli(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/**
+ * What `npm start` left in its data folder, for commands run beside it with no configuration: its
+ * database (DATA_DIR, as for npm start) and the key that seals its signing keys (dev-secrets.json),
+ * so a key rotated here is sealed like the others.
+ */
+function embeddedDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const databaseUrl = env.DATABASE_URL ?? `pglite:${path.join(env.DATA_DIR ?? 'data', 'pglite')}`;
+  if (env.KEY_ENCRYPTION_KEY || !databaseUrl.startsWith('pglite:') || databaseUrl === 'pglite:memory') return { ...env, DATABASE_URL: databaseUrl };
+  const secrets = path.join(path.dirname(path.resolve(databaseUrl.slice('pglite:'.length))), 'dev-secrets.json');
+  let keyEncryptionKey: string | undefined;
+  try {
+    keyEncryptionKey = (JSON.parse(fs.readFileSync(secrets, 'utf8')) as { keyEncryptionKey?: string }).keyEncryptionKey;
+  } catch {
+    // no npm start data folder here
+  }
+  return { ...env, DATABASE_URL: databaseUrl, KEY_ENCRYPTION_KEY: keyEncryptionKey };
+}
 
 /** What the MCP servers listening on Redis said; nothing when none was listening. */
 function confirmations({ notified, confirmed }: RevocationDelivery): string {

@@ -86,7 +86,8 @@ export class GrantStatus {
     for (const grantId of event.grantIds) this.remembered.delete(grantId);
   }
 
-  private forgetAll(): void {
+  /** Something the feed may not have heard changed the database: nothing remembered stands. */
+  forgetAll(): void {
     this.generation += 1;
     this.remembered.clear();
   }

@@ -1,26 +1,10 @@
 import { Redis } from 'ioredis';
-import { LiveSubscription, REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import { LiveSubscription, parseRevocationEvent, REVOCATION_ACK_CHANNEL, REVOCATION_CHANNEL, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 import type { GrantStatus } from '../auth/grant-status.js';
 /** What a revocation closes at once: live sessions and streams, by grant or by client. */
 export interface LiveConnections {
   closeByGrant(grantId: string): Promise<number>;
   closeByClient(clientId: string): Promise<number>;
-}
-
-/** Validates a revocation notice from the wire; undefined when it is not one. */
-export function parseRevocationEvent(message: string): RevocationEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  const v = value as Partial<RevocationEvent> | null;
-  if (!v || (v.type !== 'client' && v.type !== 'grant')) return undefined;
-  if (!Array.isArray(v.grantIds) || !v.grantIds.every((g) => typeof g === 'string')) return undefined;
-  if (v.clientId !== undefined && typeof v.clientId !== 'string') return undefined;
-  if (v.id !== undefined && (typeof v.id !== 'string' || v.id.length > 200)) return undefined;
-  return { type: v.type, clientId: v.clientId, grantIds: v.grantIds, ...(v.id ? { id: v.id } : {}) };
 }
 
 /**
