@@ -27,13 +27,17 @@ export interface StartOptions {
   dataDir?: string;
 }
 
+/** The environment, or a function of the ports the two servers will listen on (for ISSUER and co.). */
+export type SystemEnv = Record<string, string> | ((ports: { auth: number; mcp: number }) => Record<string, string>);
+
 /**
  * Starts the built system exactly as `npm start` does after building (apps/all-in-one on the embedded
  * database), in a fresh data folder, and reads the URL and demo login from what it prints.
  */
-export async function startSystem(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningSystem> {
+export async function startSystem(systemEnv: SystemEnv = {}, options: StartOptions = {}): Promise<RunningSystem> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-e2e-'));
   const [authPort, mcpPort] = [await freePort(), await freePort()];
+  const env = typeof systemEnv === 'function' ? systemEnv({ auth: authPort, mcp: mcpPort }) : systemEnv;
   const child: ChildProcess = spawn(process.execPath, [path.join(repoRoot, 'apps/all-in-one/dist/main.js')], {
     cwd: repoRoot,
     env: { ...process.env, DATA_DIR: dataDir, AUTH_PORT: String(authPort), MCP_PORT: String(mcpPort), LOG_LEVEL: 'warn', ...env },

@@ -516,6 +516,41 @@ describe('deploy/nginx.conf', () => {
   });
 });
 
+describe('deploy/nginx-one-host.conf (the gateway under one host\'s paths)', () => {
+  const conf = () => parseNginx(read('deploy/nginx-one-host.conf'));
+  const server = () => all(conf(), 'server').find((d) => one(d.block, 'server_name')?.args.includes('${PUBLIC_HOST}'))!;
+  const issuer = 'https://${PUBLIC_HOST}/oauth';
+  const resource = 'https://${PUBLIC_HOST}/tickets/mcp';
+
+  it('routes the issuer path and the documents RFC 8414 and RFC 9728 put at the root to the right server', async () => {
+    const { resourceMetadataUrl } = await import(pathToFileURL(path.join(root, 'apps/mcp-server/src/config.ts')).href);
+    const issuerPath = '/oauth';
+    const wanted: [string[], string][] = [
+      [[`${issuerPath}/`], 'http://auth_servers'],
+      [['=', `/.well-known/oauth-authorization-server${issuerPath}`], 'http://auth_servers'],
+      [['=', `/.well-known/openid-configuration${issuerPath}`], 'http://auth_servers'],
+      [['=', new URL(resource.replace('${PUBLIC_HOST}', 'h')).pathname], 'http://mcp_servers'],
+      [['=', new URL(resourceMetadataUrl(resource.replace('${PUBLIC_HOST}', 'h'))).pathname], 'http://mcp_servers'],
+    ];
+    for (const [args, upstream] of wanted) {
+      const loc = locationOf(server(), ...args);
+      expect(loc, args.join(' ')).toBeDefined();
+      expect(one(loc!.block, 'proxy_pass')?.args, args.join(' ')).toEqual([upstream]);
+    }
+    expect(effective(locationOf(server(), '=', '/tickets/mcp')!, server(), 'proxy_buffering')?.args).toEqual(['off']);
+    expect(one(locationOf(server(), '/')?.block, 'return')?.args).toEqual(['404']);
+  });
+
+  it('its variables are valid configuration for both apps', () => {
+    const env = { ISSUER: issuer.replace('${PUBLIC_HOST}', 'gateway.example.com'), MCP_RESOURCE_URL: resource.replace('${PUBLIC_HOST}', 'gateway.example.com'), TRUST_PROXY: 'true' };
+    expect(authSchema.safeParse(env).success).toBe(true);
+    expect(mcpSchema.safeParse({ ...env, AUTH_ISSUER: env.ISSUER }).success).toBe(true);
+    const headers = Object.fromEntries(all(server().block, 'proxy_set_header').map((d) => [d.args[0]!.toLowerCase(), d.args[1]]));
+    expect(headers['x-forwarded-proto']).toBe('$scheme');
+    expect(headers['x-forwarded-host']).toBe('$host');
+  });
+});
+
 describe('deploy/otel-collector.yaml', () => {
   it('receives OTLP over HTTP and exports to the debug exporter', () => {
     const config = parse(read('deploy/otel-collector.yaml')) as Obj;

@@ -23,6 +23,7 @@ import { consoleRouter } from './admin/router.js';
 import { AdminService } from './admin/service.js';
 import { createRevocationPublisher } from './revocation-bus.js';
 import { revocationsToOwner } from './owner-notices.js';
+import { issuerPath, underIssuerPath } from './site-path.js';
 import { AccessTokenVerifier, JwksCache } from '@mcp-gw/shared';
 import { trackRegistrations } from './registration/tracking.js';
 import { oauthError, registrationRouter } from './registration/router.js';
@@ -185,7 +186,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   sweep.unref();
 
   return {
-    app,
+    app: mountAtIssuerPath(app, config),
     admin,
     provider,
     accounts,
@@ -227,4 +228,16 @@ export async function startAuthServer(options: AuthAppOptions): Promise<RunningA
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The app below the issuer's path (ISSUER=https://example.com/oauth), for a proxy that keeps or strips it. */
+function mountAtIssuerPath(app: express.Express, config: AuthServerConfig): express.Express {
+  const base = issuerPath(config.ISSUER);
+  if (!base) return app;
+  const site = express();
+  site.disable('x-powered-by');
+  site.set('trust proxy', config.TRUST_PROXY);
+  site.use(underIssuerPath(base));
+  site.use(base, app);
+  return site;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { booleanFlag, canonicalUrl, loadConfig, optionalString, portNumber } from '@mcp-gw/shared';
+import { issuerPath, OWN_ROUTE_SEGMENTS } from './site-path.js';
 
 const base64Key = z
   .string()
@@ -80,6 +81,10 @@ export const schema = z
     }
     if (env.NODE_ENV === 'production' && env.UNSAFE_CIMD_ALLOW_LOOPBACK) {
       ctx.addIssue({ code: 'custom', path: ['UNSAFE_CIMD_ALLOW_LOOPBACK'], message: 'must not be set when NODE_ENV=production' });
+    }
+    const first = URL.canParse(env.ISSUER) ? issuerPath(env.ISSUER).split('/')[1] : undefined;
+    if (first && OWN_ROUTE_SEGMENTS.includes(first.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: `must not have a path beginning with /${first}: that is a route of the authorization server itself (use e.g. https://example.com/oauth)` });
     }
     if (env.NODE_ENV === 'production' && !env.ISSUER.startsWith('https://')) {
       ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must be https when NODE_ENV=production' });

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
+import { cookiePath } from './site-path.js';
 
 const COOKIE = 'mcpgw_csrf';
 
@@ -10,7 +11,7 @@ const COOKIE = 'mcpgw_csrf';
 export function issueCsrfToken(req: Request, res: Response, secure: boolean): string {
   const existing = readCookie(req, COOKIE);
   const token = existing && /^[A-Za-z0-9_-]{32,64}$/.test(existing) ? existing : crypto.randomBytes(24).toString('base64url');
-  res.cookie(COOKIE, token, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
+  res.cookie(COOKIE, token, { httpOnly: true, sameSite: 'strict', secure, path: cookiePath() });
   return token;
 }
 

@@ -12,6 +12,7 @@ import { clientIdMetadataDocumentFeature, metadataFetch } from './registration/c
 import { renderErrorPage } from './views/pages.js';
 import { introspectJwtAccessTokens } from './jwt-introspection.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
+import { issuerPath } from './site-path.js';
 import { installClientSecretHashing } from './secrets-at-rest.js';
 import { installRefreshGrace, RefreshSuccessors } from './refresh-grace.js';
 import type { RevocationPublisher } from './revocation-bus.js';
@@ -70,8 +71,8 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
     jwks: { keys: keys.privateJwks as never },
     cookies: {
       keys: cookieKeys,
-      long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
-      short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
+      long: { signed: true, secure, sameSite: 'lax', httpOnly: true, path: issuerPath(config.ISSUER) || '/' },
+      short: { signed: true, secure, sameSite: 'lax', httpOnly: true, path: issuerPath(config.ISSUER) || '/' },
     },
     scopes: OIDC_CONFIGURED_SCOPES,
     claims: OIDC_CLAIMS,
@@ -106,7 +107,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
         claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name }),
       };
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `${issuerPath(config.ISSUER)}/interaction/${interaction.uid}` },
     clientBasedCORS: (_ctx, origin, client) =>
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     // scopes_supported is set by the middleware below: oidc-provider only fills absent members from here.

@@ -26,6 +26,14 @@ describe('configuration', () => {
     expect(config.TRUST_PROXY).toBe(false);
   });
 
+  it('takes an issuer with a path, and refuses one whose path begins with a route of its own', () => {
+    expect(loadAuthServerConfig({ ISSUER: 'https://example.com/oauth/' }).ISSUER).toBe('https://example.com/oauth');
+    expect(loadAuthServerConfig({ ISSUER: 'https://example.com/realms/company' }).ISSUER).toBe('https://example.com/realms/company');
+    for (const issuer of ['https://example.com/admin', 'https://example.com/token/x', 'https://example.com/interaction', 'https://example.com/.well-known']) {
+      expect(configError({ ISSUER: issuer }).message, issuer).toMatch(/ISSUER.*route of the authorization server/);
+    }
+  });
+
   it('names PORT when it is not a number', () => {
     expect(configError({ PORT: 'abc' }).message).toMatch(/\bPORT\b/);
     expect(configError({ PORT: '70000' }).message).toMatch(/\bPORT\b/);

@@ -13,6 +13,9 @@ const list = () =>
 
 const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(1).max(max).default(fallback);
 
+/** The MCP server's routes besides the endpoint (operational-app.ts). */
+const OWN_ROUTES = ['.well-known', 'live', 'ready', 'metrics', 'docs'];
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -66,6 +69,12 @@ export const configSchema = z
     }
     if (cfg.MCP_AUTH_DISABLED && !cfg.MCP_AUTH_DISABLED_SUB) {
       ctx.addIssue({ code: 'custom', path: ['MCP_AUTH_DISABLED_SUB'], message: 'is required with MCP_AUTH_DISABLED (the user id to act as)' });
+    }
+    // The endpoint is served at its path and at that path's tails (a proxy that strips a prefix): none
+    // of its segments may be one of this server's own routes, which it would then hide.
+    const clash = (URL.parse(cfg.MCP_RESOURCE_URL)?.pathname ?? '').split('/').find((segment) => OWN_ROUTES.includes(segment.toLowerCase()));
+    if (clash) {
+      ctx.addIssue({ code: 'custom', path: ['MCP_RESOURCE_URL'], message: `must not have "${clash}" in its path: /${clash} is a route of the MCP server itself (use e.g. https://example.com/tickets/mcp)` });
     }
     for (const origin of cfg.ALLOWED_ORIGINS) {
       if (origin !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i.test(origin)) {

@@ -55,6 +55,14 @@ describe('configuration', () => {
     expect(() => buildConfig({ PORT: '70000' })).toThrow(/PORT/);
   });
 
+  it('takes an MCP URL below a path, and refuses one that would hide its own routes', () => {
+    expect(buildConfig({ MCP_RESOURCE_URL: 'https://example.com/tickets/mcp' }).MCP_RESOURCE_URL).toBe('https://example.com/tickets/mcp');
+    expect(resourceMetadataUrl('https://example.com/tickets/mcp')).toBe('https://example.com/.well-known/oauth-protected-resource/tickets/mcp');
+    for (const url of ['https://example.com/metrics', 'https://example.com/tools/docs', 'https://example.com/.well-known/mcp', 'https://example.com/live/mcp']) {
+      expect(() => buildConfig({ MCP_RESOURCE_URL: url }), url).toThrow(/MCP_RESOURCE_URL.*route of the MCP server/);
+    }
+  });
+
   it('parses lists and strips a trailing slash from URLs', () => {
     const c = buildConfig({ ALLOWED_ORIGINS: 'http://a.example, https://b.example', MCP_RESOURCE_URL: 'https://mcp.example/mcp/' });
     expect(c.ALLOWED_ORIGINS).toEqual(['http://a.example', 'https://b.example']);
@@ -88,6 +96,12 @@ describe('MCP endpoint path matching', () => {
     expect(pathMatcher('/')('/')).toBe(true);
     expect(pathMatcher('/')('/mcp')).toBe(false);
     expect(pathMatcher('/api/mcp')('/API/mcp/')).toBe(true);
+  });
+
+  it('below a path, also matches what a proxy that strips the prefix forwards, and nothing else', () => {
+    const isMcp = pathMatcher('/tickets/v1/mcp');
+    for (const url of ['/tickets/v1/mcp', '/v1/mcp', '/mcp', '/mcp/?x=1']) expect(isMcp(url), url).toBe(true);
+    for (const url of ['/tickets', '/tickets/v1', '/v1', '/tickets/mcp', '/x/v1/mcp', '/.well-known/oauth-protected-resource/tickets/v1/mcp']) expect(isMcp(url), url).toBe(false);
   });
 });
 

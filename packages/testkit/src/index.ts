@@ -15,4 +15,4 @@ export {
   type TokenResponse,
 } from './oauth-flow.js';
 export { startDocumentServer, type DocumentServer, type DocumentRoute } from './document-server.js';
-export { startTlsProxy, type TlsProxy } from './tls-proxy.js';
+export { localhostCertificate, startTlsProxy, type ProxyRoute, type TlsProxy } from './tls-proxy.js';

@@ -116,8 +116,10 @@ export async function walkAuthorization(
   let url = start;
   let method = 'GET';
   let body: URLSearchParams | undefined;
+  // The issuer may have a path (https://example.com/oauth): its pages are at its origin.
+  const origin = new URL(options.issuer).origin;
   for (let hop = 0; hop < 20; hop++) {
-    if (url.origin !== options.issuer) {
+    if (url.origin !== origin) {
       // Left the authorization server: this is the client's redirect URI.
       return { location: url, code: url.searchParams.get('code') ?? undefined, trail, jar };
     }
@@ -126,7 +128,7 @@ export async function walkAuthorization(
       redirect: 'manual',
       headers: {
         cookie: jar.header(),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded', origin: options.issuer } : {}),
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded', origin } : {}),
       },
       body,
     });

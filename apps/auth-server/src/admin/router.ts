@@ -8,6 +8,7 @@ import { renderErrorPage } from '../views/pages.js';
 import { NotFound, type AdminService } from './service.js';
 import { unconfirmedNotice } from '../revocation-bus.js';
 import { CONSOLE_CALLBACK_PATH, consoleLoginUrl, currentUser, safeReturnPath } from './session.js';
+import { cookiePath, innerPath, sitePath } from '../site-path.js';
 import { accountPage, auditPage, clientDetailPage, clientsPage, confirmRevokeClientPage, confirmRevokeGrantPage, usersPage } from './views.js';
 
 interface Deps {
@@ -38,7 +39,7 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
     try {
       const user = await currentUser(provider, accounts, req, res);
       if (!user) {
-        if (req.method === 'GET') return void res.redirect(303, consoleLoginUrl(config.ISSUER, safeReturnPath(req.originalUrl)));
+        if (req.method === 'GET') return void res.redirect(303, consoleLoginUrl(config.ISSUER, safeReturnPath(innerPath(req))));
         return void page(res, 401, 'login_required', 'Your session ended. Sign in again.');
       }
       (req as Authed).user = user;
@@ -62,16 +63,16 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
   router.get(CONSOLE_CALLBACK_PATH, (req, res) => {
     // The session cookie set during sign-in is what the console uses; the code itself expires unused.
     if (req.query.error) return void page(res, 400, String(req.query.error), 'Signing in did not complete.');
-    res.redirect(303, safeReturnPath(req.query.state));
+    res.redirect(303, sitePath(safeReturnPath(req.query.state)));
   });
   router.get('/console/login', (req, res) => void res.redirect(303, consoleLoginUrl(config.ISSUER, safeReturnPath(req.query.return_to))));
   router.post('/console/logout', form, csrf, async (req, res, next) => {
     try {
       const session = await provider.Session.get({ req, res } as never);
       if (session?.accountId) await session.destroy();
-      res.clearCookie('_session', { path: '/' });
-      res.clearCookie('_session.sig', { path: '/' });
-      res.redirect(303, '/');
+      res.clearCookie('_session', { path: cookiePath() });
+      res.clearCookie('_session.sig', { path: cookiePath() });
+      res.redirect(303, sitePath('/'));
     } catch (err) {
       next(err);
     }
@@ -112,7 +113,7 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
       const clientId = String(req.params.clientId);
       const result = await admin.revokeClient(clientId, actor(req));
       const done = encodeURIComponent(`Revoked ${clientId}: ${result.grants} grant(s) and all their tokens. ${unconfirmedNotice(result.servers)}`.trim());
-      res.redirect(303, `/admin?done=${done}`);
+      res.redirect(303, sitePath(`/admin?done=${done}`));
     } catch (err) {
       next(err);
     }
@@ -125,12 +126,12 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
       if (req.body?.confirm !== 'yes') {
         // Not confirmed yet: show what would be revoked and ask (nothing changes).
         const grant = await admin.getGrant(grantId);
-        const back = client ? `/admin/clients/${encodeURIComponent(client)}` : '/admin';
-        return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), `/admin/grants/${encodeURIComponent(grantId)}/revoke${client ? `?client=${encodeURIComponent(client)}` : ''}`, back));
+        const back = sitePath(client ? `/admin/clients/${encodeURIComponent(client)}` : '/admin');
+        return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), sitePath(`/admin/grants/${encodeURIComponent(grantId)}/revoke${client ? `?client=${encodeURIComponent(client)}` : ''}`), back));
       }
       const { servers } = await admin.revokeGrant(grantId, actor(req));
       const done = encodeURIComponent(`Grant revoked. ${unconfirmedNotice(servers)}`.trim());
-      res.redirect(303, client ? `/admin/clients/${encodeURIComponent(client)}?done=${done}` : `/admin?done=${done}`);
+      res.redirect(303, sitePath(client ? `/admin/clients/${encodeURIComponent(client)}?done=${done}` : `/admin?done=${done}`));
     } catch (err) {
       next(err);
     }
@@ -182,11 +183,11 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
       if (req.body?.confirm !== 'yes') {
         // Not confirmed yet: ask first (someone else's grant is a 404 here too).
         const grant = await admin.getGrant(grantId, { onlyAccountId: user.id });
-        const action = `/account/grants/${encodeURIComponent(grantId)}/revoke`;
-        return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), action, '/account'));
+        const action = sitePath(`/account/grants/${encodeURIComponent(grantId)}/revoke`);
+        return void res.type('html').send(confirmRevokeGrantPage(view(req), issueCsrfToken(req, res, secure), grant, await clientName(grant.clientId), action, sitePath('/account')));
       }
       await admin.revokeGrant(grantId, { type: 'user', id: user.id, ip: req.ip }, { onlyAccountId: user.id });
-      res.redirect(303, '/account?done=Access+revoked.');
+      res.redirect(303, sitePath('/account?done=Access+revoked.'));
     } catch (err) {
       next(err);
     }

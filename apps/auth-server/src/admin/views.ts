@@ -1,6 +1,7 @@
 import { describeScope } from '@mcp-gw/shared';
 import { html, raw, type RawHtml } from '../views/html.js';
 import { layout } from '../views/pages.js';
+import { sitePath } from '../site-path.js';
 import type { ClientSummary, GrantSummary } from './service.js';
 
 export interface PageUser {
@@ -12,11 +13,11 @@ function shell(title: string, user: PageUser, csrfToken: string, body: RawHtml):
   return layout(
     title,
     html`<nav class="top" aria-label="Main">
-  ${user.isAdmin ? html`<a href="/admin">Clients</a><a href="/admin/audit">Audit trail</a><a href="/admin/users">Users</a>` : ''}
-  <a href="/account">Connected apps</a>
+  ${user.isAdmin ? html`<a href="${sitePath('/admin')}">Clients</a><a href="${sitePath('/admin/audit')}">Audit trail</a><a href="${sitePath('/admin/users')}">Users</a>` : ''}
+  <a href="${sitePath('/account')}">Connected apps</a>
   <span class="spacer"></span>
   <small>${user.email}</small>
-  <form class="inline" method="post" action="/console/logout"><input type="hidden" name="csrf" value="${csrfToken}"><button type="submit">Sign out</button></form>
+  <form class="inline" method="post" action="${sitePath('/console/logout')}"><input type="hidden" name="csrf" value="${csrfToken}"><button type="submit">Sign out</button></form>
 </nav>
 <div class="card">${body}</div>`,
     { wide: true },
@@ -33,20 +34,20 @@ export function clientsPage(user: PageUser, csrfToken: string, clients: ClientSu
     html`<h1>Registered clients</h1>
 <p class="lead">${clients.length} client(s). Revoking one deletes its registration and every grant and token issued to it.</p>
 ${flash ? html`<p class="notice" role="status">${flash}</p>` : ''}
-<form method="get" action="/admin"><label for="q">Search by name or client id</label>
+<form method="get" action="${sitePath('/admin')}"><label for="q">Search by name or client id</label>
 <input id="q" name="q" type="text" maxlength="200" value="${search}"></form>
 <div class="table-wrap"><table>
 <thead><tr><th>Name</th><th>Redirect URIs</th><th>Registered</th><th>Created</th><th>Last used</th><th>Users</th><th>Scopes granted</th><th></th></tr></thead>
 <tbody>${clients.map(
       (c) => html`<tr>
-  <td><a href="/admin/clients/${encodeURIComponent(c.clientId)}">${c.clientName ?? '(no name)'}</a><br><small><code>${c.clientId}</code></small></td>
+  <td><a href="${sitePath('/admin/clients/')}${encodeURIComponent(c.clientId)}">${c.clientName ?? '(no name)'}</a><br><small><code>${c.clientId}</code></small></td>
   <td>${c.redirectUris.map((u) => html`<code>${u}</code><br>`)}</td>
   <td>${c.registeredVia}${c.registeredIp ? html`<br><small>from ${c.registeredIp}</small>` : ''}</td>
   <td>${when(c.createdAt)}</td>
   <td>${when(c.lastUsedAt)}</td>
   <td>${c.users.length ? c.users.map((u) => html`${u}<br>`) : html`<small>none</small>`}</td>
   <td>${c.scopes.map((s) => html`<code>${s}</code><br>`)}</td>
-  <td><a class="button" href="/admin/clients/${encodeURIComponent(c.clientId)}/revoke">Revoke</a></td>
+  <td><a class="button" href="${sitePath('/admin/clients/')}${encodeURIComponent(c.clientId)}/revoke">Revoke</a></td>
 </tr>`,
     )}</tbody></table></div>`,
   );
@@ -88,8 +89,8 @@ ${flash ? html`<p class="notice" role="status">${flash}</p>` : ''}
   <dt>Redirect URIs</dt><dd>${c.redirectUris.map((u) => html`<code>${u}</code><br>`)}</dd>
 </dl>
 <h2>Grants (${detail.grants.length})</h2>
-${grantsTable(detail.grants, csrfToken, (g) => `/admin/grants/${encodeURIComponent(g.grantId)}/revoke?client=${encodeURIComponent(c.clientId)}`, false)}
-<div class="actions"><a class="button" href="/admin/clients/${encodeURIComponent(c.clientId)}/revoke">Revoke this client…</a></div>
+${grantsTable(detail.grants, csrfToken, (g) => sitePath(`/admin/grants/${encodeURIComponent(g.grantId)}/revoke?client=${encodeURIComponent(c.clientId)}`), false)}
+<div class="actions"><a class="button" href="${sitePath('/admin/clients/')}${encodeURIComponent(c.clientId)}/revoke">Revoke this client…</a></div>
 <h2>Metadata</h2>
 <pre>${JSON.stringify(detail.metadata, null, 2)}</pre>`,
   );
@@ -104,9 +105,9 @@ export function confirmRevokeClientPage(user: PageUser, csrfToken: string, c: Cl
 <p>This deletes the registration <code>${c.clientId}</code> and revokes <strong>${c.grantCount}</strong> grant(s) held by
 ${c.users.length ? c.users.join(', ') : 'nobody'}: every access and refresh token stops working on the next request.
 The application has to register and ask for consent again.</p>
-<form method="post" action="/admin/clients/${encodeURIComponent(c.clientId)}/revoke">
+<form method="post" action="${sitePath('/admin/clients/')}${encodeURIComponent(c.clientId)}/revoke">
   <input type="hidden" name="csrf" value="${csrfToken}">
-  <div class="actions"><a class="button" href="/admin/clients/${encodeURIComponent(c.clientId)}">Cancel</a>
+  <div class="actions"><a class="button" href="${sitePath('/admin/clients/')}${encodeURIComponent(c.clientId)}">Cancel</a>
   <button class="danger" type="submit" name="confirm" value="yes">Revoke client</button></div>
 </form>`,
   );
@@ -156,13 +157,13 @@ export interface AuditRow {
 }
 
 export function auditPage(user: PageUser, csrfToken: string, events: AuditRow[], filter: Record<string, string>, nextBefore: string | null): string {
-  const next = nextBefore ? `/admin/audit?${new URLSearchParams({ ...filter, before: nextBefore })}` : undefined;
+  const next = nextBefore ? sitePath(`/admin/audit?${new URLSearchParams({ ...filter, before: nextBefore })}`) : undefined;
   return shell(
     'Audit trail',
     user,
     csrfToken,
     html`<h1>Audit trail</h1>
-<form method="get" action="/admin/audit" class="filters">
+<form method="get" action="${sitePath('/admin/audit')}" class="filters">
   <label for="action">Action starts with</label><input id="action" name="action" type="text" maxlength="100" value="${filter.action ?? ''}" placeholder="client. / grant. / login. / tool.">
   <label for="client">Client id</label><input id="client" name="client" type="text" maxlength="300" value="${filter.client ?? ''}">
   <label for="actor">Actor id</label><input id="actor" name="actor" type="text" maxlength="300" value="${filter.actor ?? ''}">
@@ -196,7 +197,7 @@ export function usersPage(
 <tbody>${users.map(
       (u) => html`<tr><td>${u.email}</td><td>${u.name}</td><td>${u.isAdmin ? 'admin' : 'user'}</td><td>${u.disabledAt ? 'disabled' : 'active'}</td>
 <td>${when(u.createdAt.toISOString())}</td><td>${when(u.lastLoginAt?.toISOString() ?? null)}</td>
-<td><a href="/admin/audit?actor=${encodeURIComponent(u.id)}">Activity</a></td></tr>`,
+<td><a href="${sitePath('/admin/audit?actor=')}${encodeURIComponent(u.id)}">Activity</a></td></tr>`,
     )}</tbody></table></div>`,
   );
 }
@@ -209,6 +210,6 @@ export function accountPage(user: PageUser, csrfToken: string, grants: GrantSumm
     html`<h1>Connected apps</h1>
 <p class="lead">Applications you allowed to act in your name. Revoking one stops it at once; it will have to ask you again.</p>
 ${flash ? html`<p class="notice" role="status">${flash}</p>` : ''}
-${grantsTable(grants, csrfToken, (g) => `/account/grants/${encodeURIComponent(g.grantId)}/revoke`, true, clientNames)}`,
+${grantsTable(grants, csrfToken, (g) => sitePath(`/account/grants/${encodeURIComponent(g.grantId)}/revoke`), true, clientNames)}`,
   );
 }

@@ -10,6 +10,7 @@ import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { metadataDocumentHost } from '../registration/client-id-metadata.js';
 import { createLimiter } from '../rate-limits.js';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../views/pages.js';
+import { sitePath } from '../site-path.js';
 import { consentAfterSignIn, consentResult, consentStep, signInAwaitingConsent } from './consent.js';
 
 const loginForm = z.object({
@@ -73,7 +74,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       const csrfToken = issueCsrfToken(req, res, secure);
       res.set('Cache-Control', 'no-store');
       if (!consent) {
-        return void res.type('html').send(renderLoginPage({ action: `/interaction/${details.uid}/login`, csrfToken, clientName: name }));
+        return void res.type('html').send(renderLoginPage({ action: sitePath(`/interaction/${details.uid}/login`), csrfToken, clientName: name }));
       }
       const account = await accounts.find(consent.accountId);
       const resourceScopes = consent.missingResourceScopes;
@@ -87,8 +88,8 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       ];
       res.type('html').send(
         renderConsentPage({
-          action: `/interaction/${details.uid}/confirm`,
-          abortAction: `/interaction/${details.uid}/abort`,
+          action: sitePath(`/interaction/${details.uid}/confirm`),
+          abortAction: sitePath(`/interaction/${details.uid}/abort`),
           csrfToken,
           clientName: name,
           clientId,
@@ -115,7 +116,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       const rerender = async (status: number, error: string, email?: string) => {
         const { name } = await clientInfo(String(details.params.client_id));
         const csrfToken = issueCsrfToken(req, res, secure);
-        res.status(status).type('html').send(renderLoginPage({ action: `/interaction/${details.uid}/login`, csrfToken, clientName: name, email, error }));
+        res.status(status).type('html').send(renderLoginPage({ action: sitePath(`/interaction/${details.uid}/login`), csrfToken, clientName: name, email, error }));
       };
       const parsed = loginForm.safeParse(req.body);
       if (!parsed.success) return void (await rerender(400, 'Enter your email address and password.'));
@@ -142,7 +143,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       if (consent) {
         // The consent page follows on this interaction (see consent.ts); the sign-in waits for its answer.
         await provider.interactionResult(req, res, signInAwaitingConsent(consent), { mergeWithLastSubmission: false });
-        return void res.redirect(303, `/interaction/${details.uid}`);
+        return void res.redirect(303, sitePath(`/interaction/${details.uid}`));
       }
       await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
     } catch (err) {

@@ -1,5 +1,6 @@
 import { describeScope } from '@mcp-gw/shared';
 import { html, raw, type RawHtml } from './html.js';
+import { sitePath } from '../site-path.js';
 
 export function layout(title: string, body: RawHtml, options: { wide?: boolean } = {}): string {
   return html`<!doctype html>
@@ -9,7 +10,7 @@ export function layout(title: string, body: RawHtml, options: { wide?: boolean }
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
-<link rel="stylesheet" href="/assets/app.css">
+<link rel="stylesheet" href="${sitePath('/assets/app.css')}">
 </head>
 <body><main${raw(options.wide ? ' class="wide"' : '')}>${body}</main></body>
 </html>`.__html;

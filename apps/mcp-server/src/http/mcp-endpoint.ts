@@ -59,16 +59,19 @@ function withoutAuthorization(req: IncomingMessage): void {
 /**
  * Whether a request target is the resource path, as Express matched it: any case, one optional trailing
  * slash, the query ignored, origin-form or absolute-form (RFC 9112 §3.2.2: servers must accept both).
+ * Below a path (https://example.com/tickets/mcp), the path without its leading segments (/mcp) is the
+ * endpoint too: what a proxy that strips the prefix forwards.
  */
 export function pathMatcher(resourcePath: string): (url: string | undefined) => boolean {
-  const target = resourcePath.toLowerCase();
+  const segments = resourcePath.toLowerCase().split('/').filter(Boolean);
+  const targets = new Set(segments.length ? segments.map((_, i) => `/${segments.slice(i).join('/')}`) : ['/']);
   return (url) => {
     if (!url) return false;
     if (url[0] !== '/') url = URL.parse(url)?.pathname ?? '';
     const q = url.indexOf('?');
     let path = q < 0 ? url : url.slice(0, q);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-    return path.length === target.length && path.toLowerCase() === target;
+    return targets.has(path.toLowerCase());
   };
 }
 
