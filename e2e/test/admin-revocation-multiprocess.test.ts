@@ -324,6 +324,35 @@ describe.each(variants)('revocation across two MCP server processes, $name', ({ 
     for (const s of adminSdk) await s.client.close().catch(() => {});
   });
 
+  it.skipIf(!!skip)('a client revoking its own access token (RFC 7009): both replicas refuse it on the next request, the grant stands', async () => {
+    const client = await newClient(cluster, 'logs out its access token');
+    const tokens = await consent(cluster, client, bob);
+    // Both replicas know the token as good (and remember it, with Redis) before the revocation.
+    for (const u of cluster.mcpUrls) expect((await rawSession(u, tokens.access_token)).id).toBeTruthy();
+    const metadata = (await (await fetch(`${cluster.issuer}/.well-known/oauth-authorization-server`)).json()) as { revocation_endpoint: string; introspection_endpoint: string };
+    const started = performance.now();
+    const revoked = await fetch(metadata.revocation_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.access_token, token_type_hint: 'access_token', client_id: client.client_id }),
+    });
+    expect(revoked.status).toBe(200);
+    const revokeMs = performance.now() - started;
+    for (const [i, u] of cluster.mcpUrls.entries()) {
+      const refused = await mcpPost(u, tokens.access_token, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+      expect(refused.status, `replica ${i + 1}`).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      record(timings, `${variant}|access token (RFC 7009)|replica ${i + 1}`, performance.now() - started);
+    }
+    record(revokeCallMs, `${variant}|access token (RFC 7009)`, revokeMs);
+    const introspected = await fetch(metadata.introspection_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tokens.access_token, client_id: client.client_id }) });
+    expect(await introspected.json()).toEqual({ active: false });
+    // Only that token: the grant stands, so the refresh token gets a new access token that works.
+    const refreshed = await tokenRequest(cluster.issuer, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id, resource: cluster.resource });
+    expect(refreshed.status).toBe(200);
+    for (const u of cluster.mcpUrls) expect((await rawSession(u, String(refreshed.body.access_token))).id).toBeTruthy();
+  });
+
   it.skipIf(!!skip)('the CLI lists and shows what the servers see (clients list|show, grants list, users list)', async () => {
     const client = await newClient(cluster, 'listed by the CLI');
     const tokens = await consent(cluster, client, bob);

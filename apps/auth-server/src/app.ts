@@ -68,7 +68,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const accounts = new AccountService(db);
   const audit = new AuditLog(db, logger);
   const publisher = createRevocationPublisher(redis as never, logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS, owner: revocationsToOwner(db) });
-  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher });
+  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher, audit });
   trackRegistrations({ provider, db, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.

@@ -10,7 +10,8 @@ import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
 import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
 import { clientIdMetadataDocumentFeature, metadataFetch } from './registration/client-id-metadata.js';
 import { renderErrorPage } from './views/pages.js';
-import { introspectJwtAccessTokens } from './jwt-introspection.js';
+import { handleJwtAccessTokens } from './jwt-access-tokens.js';
+import type { AuditLog } from './audit.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
 import { issuerPath } from './site-path.js';
 import { installClientSecretHashing } from './secrets-at-rest.js';
@@ -26,9 +27,11 @@ export interface ProviderDeps {
   logger: Logger;
   /** Told about grants oidc-provider deletes itself (refresh token reuse, token revocation). */
   revocations?: RevocationPublisher;
+  /** Records access tokens revoked by their clients (RFC 7009). */
+  audit?: AuditLog;
 }
 
-export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations }: ProviderDeps): Provider {
+export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations, audit }: ProviderDeps): Provider {
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
   const secure = config.ISSUER.startsWith('https://');
@@ -184,7 +187,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
     }
   });
 
-  introspectJwtAccessTokens(provider, { issuer: config.ISSUER, keys });
+  handleJwtAccessTokens(provider, { issuer: config.ISSUER, keys, db, revocations, audit });
 
   // Client secrets are stored hashed (adapter.ts); see secrets-at-rest.ts for how they are compared.
   installClientSecretHashing(provider);

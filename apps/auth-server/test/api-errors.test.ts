@@ -63,8 +63,6 @@ describe('error answers on API paths', () => {
     { name: 'revocation: invalid JSON', path: '/token/revocation', headers: json, body: '{{{', status: 400, error: 'invalid_request' },
     { name: 'revocation: duplicate token', path: '/token/revocation', headers: form, body: `token=a&token=b&client_id=${pub.client_id}`, status: 400, error: 'invalid_request' },
     { name: 'revocation: no token', path: '/token/revocation', headers: form, body: `client_id=${pub.client_id}`, status: 400, error: 'invalid_request' },
-    // JWT access tokens are not revocable one by one (revoke the refresh token: that ends the grant).
-    { name: 'revocation: a JWT', path: '/token/revocation', headers: form, body: `token=eyJhbGciOiJSUzI1NiJ9.e30.c2ln&client_id=${pub.client_id}`, status: 400, error: 'unsupported_token_type' },
   ];
 
   it('answers every malformed request with a JSON RFC error, no HTML, no stack trace', async () => {

@@ -165,6 +165,28 @@ describe('login and consent pages', () => {
       expect(isConsentPage(await browser.go(consent.url))).toBe(true);
     });
 
+    it.each([
+      ['decision=deny', { decision: 'deny' }],
+      ['no decision at all', {}],
+      ['an unknown decision', { decision: 'yes' }],
+    ])('treats a POST to the approve action with %s as a denial: access_denied, no grant, audited', async (_label, extra: Record<string, string>) => {
+      const own = await publicClient(suite.as, { client_name: 'Deny at confirm' });
+      const browser = new Browser(suite.as.issuer);
+      const { step, state } = await startAuthorization(suite.as, own.client_id, {}, browser);
+      const consent = asPage(await submitLogin(browser, step, suite.as.user.email, suite.as.user.password));
+      expect(formActionOf(consent.html)).toMatch(/\/confirm$/);
+      const answer = await browser.go(formActionOf(consent.html), { form: { csrf: csrfOf(consent.html), ...extra } });
+      expect(answer.kind).toBe('redirect');
+      if (answer.kind !== 'redirect') return;
+      expect(answer.location.searchParams.get('error')).toBe('access_denied');
+      expect(answer.location.searchParams.get('code')).toBeNull();
+      expect(answer.location.searchParams.get('state')).toBe(state);
+      expect(await grantsOf(own.client_id)).toBe(0);
+      const audited = await suite.database.db.prisma.auditEvent.findMany({ where: { clientId: own.client_id } });
+      expect(audited.map((e) => e.action)).toContain('consent.denied');
+      expect(audited.map((e) => e.action)).not.toContain('consent.granted');
+    });
+
     it('refuses a csrf value taken from another browser', async () => {
       const attacker = new Browser(suite.as.issuer);
       const attackerPage = asPage((await startAuthorization(suite.as, client.client_id, {}, attacker)).step);

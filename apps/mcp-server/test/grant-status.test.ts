@@ -1,7 +1,7 @@
 /** GrantStatus on its own, on a real database: when it asks the database and when it may remember. */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations, artifactKey, connectDatabase, type Database } from '@mcp-gw/db';
+import { applyMigrations, artifactKey, connectDatabase, recordRevokedAccessToken, type Database } from '@mcp-gw/db';
 import { GrantStatus } from '../src/auth/grant-status.js';
 
 let db: Database;
@@ -43,6 +43,33 @@ describe('GrantStatus', () => {
     // ...until the revocation notice arrives.
     grants.revoked({ type: 'grant', grantIds: [gid] });
     expect(await grants.isActive(gid)).toBe(false);
+  });
+
+  it('a revoked access token (RFC 7009) is refused, the other tokens of its grant are not', async () => {
+    const grants = new GrantStatus(db.prisma, { ttlMs: 30_000 });
+    const gid = await grant();
+    expect(await grants.isActive(gid, 'token-a')).toBe(true);
+    await recordRevokedAccessToken(db.prisma, { jti: 'token-a', grantId: gid, expiresAt: new Date(Date.now() + 60_000) });
+    expect(await grants.isActive(gid, 'token-a')).toBe(false);
+    expect(await grants.isActive(gid, 'token-b')).toBe(true);
+  });
+
+  it('with a live feed, a token notice forgets that token only; a grant notice every token of the grant', async () => {
+    const grants = new GrantStatus(db.prisma, { ttlMs: 30_000 });
+    grants.feedUp();
+    const gid = await grant();
+    for (const t of ['t1', 't2', 't3']) expect(await grants.isActive(gid, t)).toBe(true);
+    await recordRevokedAccessToken(db.prisma, { jti: 't1', grantId: gid, expiresAt: new Date(Date.now() + 60_000) });
+    expect(grants.knownActive(gid, 't1')).toBe(true); // remembered until told
+    grants.revoked({ type: 'token', grantIds: [], tokenIds: ['t1'] });
+    expect(grants.knownActive(gid, 't1')).toBe(false);
+    expect(await grants.isActive(gid, 't1')).toBe(false);
+    expect(grants.knownActive(gid, 't2')).toBe(true);
+    grants.revoked({ type: 'grant', grantIds: [gid] });
+    expect(grants.knownActive(gid, 't2')).toBe(false);
+    expect(grants.knownActive(gid, 't3')).toBe(false);
+    // A token remembered under one grant is not vouched for under another.
+    expect(grants.knownActive(await grant(), 't2')).toBe(false);
   });
 
   it("a client's revocation forgets every grant", async () => {

@@ -6,5 +6,5 @@ export { PrismaClient, Prisma } from './generated/prisma/client.js';
 export type * from './generated/prisma/models.js';
 export type { User, Ticket, TicketComment, Project, ProjectMember, AuditEvent, ClientRegistration, OidcArtifact } from './generated/prisma/client.js';
 export { TicketStatus, TicketPriority } from './generated/prisma/enums.js';
-export { activeGrantExpiry, artifactKey, isGrantActive } from './artifacts.js';
+export { accessTokenStanding, activeGrantExpiry, artifactKey, isGrantActive, recordRevokedAccessToken, REVOKED_ACCESS_TOKEN } from './artifacts.js';
 export { AuditLog, type AuditEntry } from './audit.js';

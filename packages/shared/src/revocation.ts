@@ -8,9 +8,12 @@ export const REVOCATION_CHANNEL = 'mcp-gw:revocations';
 export const REVOCATION_ACK_CHANNEL = 'mcp-gw:revocations:acks';
 
 export interface RevocationEvent {
-  type: 'client' | 'grant';
+  /** A client (every grant of it), grants, or single access tokens (RFC 7009; their grants stand). */
+  type: 'client' | 'grant' | 'token';
   clientId?: string;
   grantIds: string[];
+  /** type 'token': the `jti`s of the revoked access tokens. */
+  tokenIds?: string[];
   /** Set by the publisher on Redis: what a resource server echoes on REVOCATION_ACK_CHANNEL. */
   id?: string;
 }
@@ -24,11 +27,13 @@ export function parseRevocationEvent(message: string): RevocationEvent | undefin
     return undefined;
   }
   const v = value as Partial<RevocationEvent> | null;
-  if (!v || (v.type !== 'client' && v.type !== 'grant')) return undefined;
+  if (!v || (v.type !== 'client' && v.type !== 'grant' && v.type !== 'token')) return undefined;
   if (!Array.isArray(v.grantIds) || !v.grantIds.every((g) => typeof g === 'string')) return undefined;
+  if (v.tokenIds !== undefined && (!Array.isArray(v.tokenIds) || !v.tokenIds.every((t) => typeof t === 'string'))) return undefined;
+  if (v.type === 'token' && !v.tokenIds?.length) return undefined;
   if (v.clientId !== undefined && typeof v.clientId !== 'string') return undefined;
   if (v.id !== undefined && (typeof v.id !== 'string' || v.id.length > 200)) return undefined;
-  return { type: v.type, clientId: v.clientId, grantIds: v.grantIds, ...(v.id ? { id: v.id } : {}) };
+  return { type: v.type, clientId: v.clientId, grantIds: v.grantIds, ...(v.tokenIds ? { tokenIds: v.tokenIds } : {}), ...(v.id ? { id: v.id } : {}) };
 }
 
 /**

@@ -151,10 +151,26 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
     }
   });
 
+  /** The person said no: the client gets access_denied, the audit log a denial. */
+  const deny = async (req: Request, res: Response, details: Awaited<ReturnType<typeof provider.interactionDetails>>) => {
+    const accountId = consentStep(details)?.accountId ?? details.session?.accountId;
+    await audit.record({
+      actorType: accountId ? 'user' : 'anonymous',
+      actorId: accountId ?? null,
+      action: 'consent.denied',
+      clientId: String(details.params.client_id),
+      ip: req.ip,
+    });
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied the authorization request' }, { mergeWithLastSubmission: false });
+  };
+
   router.post('/interaction/:uid/confirm', form, async (req, res, next) => {
     try {
       const details = await provider.interactionDetails(req, res);
       if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
+      // Approval is what the form says, not which URL it was sent to: anything but decision=approve
+      // (a Deny button whose formaction a page or a script did not honour, a bare POST) is a denial.
+      if (req.body?.decision !== 'approve') return void (await deny(req, res, details));
       const consent = consentStep(details);
       if (!consent) return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
       const { accountId, missingOIDCScope, missingOIDCClaims, missingResourceScopes } = consent;
@@ -189,20 +205,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
     try {
       const details = await provider.interactionDetails(req, res);
       if (!verifyCsrfToken(req)) return void sendError(res, 403, 'invalid_request', 'The form expired or was sent from another site. Go back and try again.');
-      const accountId = consentStep(details)?.accountId ?? details.session?.accountId;
-      void audit.record({
-        actorType: accountId ? 'user' : 'anonymous',
-        actorId: accountId ?? null,
-        action: 'consent.denied',
-        clientId: String(details.params.client_id),
-        ip: req.ip,
-      });
-      await provider.interactionFinished(
-        req,
-        res,
-        { error: 'access_denied', error_description: 'The user denied the authorization request' },
-        { mergeWithLastSubmission: false },
-      );
+      await deny(req, res, details);
     } catch (err) {
       next(err);
     }

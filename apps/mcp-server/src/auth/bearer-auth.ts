@@ -165,7 +165,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
       if (!verified.grantId) throw new InvalidTokenError('The access token has no grant id (gid); it cannot be checked for revocation');
       const { principal, auth } = identityOf(verified, token);
       await checkBinding(req, verified, token, scheme);
-      if (!grants.knownActive(verified.grantId) && !(await grants.isActive(verified.grantId))) {
+      if (!grants.knownActive(verified.grantId, verified.jti) && !(await grants.isActive(verified.grantId, verified.jti))) {
         options.onGrantRevoked?.(verified.grantId);
         metrics.authFailures.inc({ reason: 'revoked' });
         options.onDenied?.(req, 'grant_revoked', principal);
@@ -216,7 +216,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
     // verify and isActive would answer, without their promises.
     const known = verifier.jwks.ready ? verifier.remembered(token) : undefined;
     // A key-bound token needs its proof checked on every request: never the synchronous path.
-    if (known?.grantId && grants.knownActive(known.grantId) && scheme === 'Bearer' && known.claims.cnf === undefined) {
+    if (known?.grantId && grants.knownActive(known.grantId, known.jti) && scheme === 'Bearer' && known.claims.cnf === undefined) {
       const { principal, auth } = identityOf(known, token);
       (req as AuthenticatedRequest).auth = auth;
       return principal;

@@ -1,4 +1,4 @@
-import { activeGrantExpiry, type PrismaClient } from '@mcp-gw/db';
+import { accessTokenStanding, type PrismaClient } from '@mcp-gw/db';
 import type { RevocationEvent } from '@mcp-gw/shared';
 
 export interface GrantStatusOptions {
@@ -10,15 +10,19 @@ export interface GrantStatusOptions {
 }
 
 /**
- * Whether the grant behind an access token still stands: asked on every request, answered by the
- * database. An "active" answer is remembered for a few seconds, but only while a revocation feed is
- * live — one that hears every revocation: the authorization server in this very process on the
- * embedded database, or the Redis revocation channel while subscribed — and it is forgotten the
- * moment a revocation names the grant or its client. Without a live feed (replicas without Redis,
- * Redis down) every request asks the database, so "refused on the next request" holds either way.
+ * Whether an access token still stands — its grant exists, and the token itself was not revoked
+ * (RFC 7009): asked on every request, answered by the database. An "active" answer is remembered per
+ * token for a few seconds, but only while a revocation feed is live — one that hears every
+ * revocation: the authorization server in this very process on the embedded database, or the Redis
+ * revocation channel while subscribed — and it is forgotten the moment a revocation names the token,
+ * its grant or its client. Without a live feed (replicas without Redis, Redis down) every request
+ * asks the database, so "refused on the next request" holds either way.
  */
 export class GrantStatus {
-  private readonly remembered = new Map<string, number>();
+  /** Token (its jti, or its grant id when it has none) → until when it is known to stand. */
+  private readonly remembered = new Map<string, { until: number; grantId: string }>();
+  /** Grant id → the remembered tokens of that grant (a grant's revocation forgets them all). */
+  private readonly byGrant = new Map<string, Set<string>>();
   private readonly maxEntries: number;
   private readonly now: () => number;
   private liveFeeds = 0;
@@ -50,45 +54,64 @@ export class GrantStatus {
   }
 
   /**
-   * True when the grant is remembered as active right now (what `isActive` would answer without a
+   * True when the token is remembered as standing right now (what `isActive` would answer without a
    * database read); false means "not known", not "revoked": ask `isActive` then.
    */
-  knownActive(grantId: string): boolean {
+  knownActive(grantId: string, tokenId?: string): boolean {
     if (!this.caching) return false;
-    const until = this.remembered.get(grantId);
-    if (until === undefined) return false;
-    if (until > this.now()) return true;
-    this.remembered.delete(grantId);
+    const key = tokenId ?? grantId;
+    const entry = this.remembered.get(key);
+    if (entry === undefined || entry.grantId !== grantId) return false;
+    if (entry.until > this.now()) return true;
+    this.forget(key);
     return false;
   }
 
-  async isActive(grantId: string): Promise<boolean> {
-    if (this.knownActive(grantId)) return true;
+  async isActive(grantId: string, tokenId?: string): Promise<boolean> {
+    if (this.knownActive(grantId, tokenId)) return true;
     const now = this.now();
     const generation = this.generation;
-    const expiry = await activeGrantExpiry(this.prisma, grantId, new Date(now));
+    const expiry = await accessTokenStanding(this.prisma, grantId, tokenId, new Date(now));
     if (expiry === undefined) return false;
     if (this.caching && generation === this.generation) {
-      const until = Math.min(now + this.options.ttlMs, expiry?.getTime() ?? Number.POSITIVE_INFINITY);
-      if (this.remembered.size >= this.maxEntries) this.remembered.delete(this.remembered.keys().next().value!);
-      this.remembered.set(grantId, until);
+      const key = tokenId ?? grantId;
+      if (this.remembered.size >= this.maxEntries) this.forget(this.remembered.keys().next().value!);
+      this.remembered.set(key, { until: Math.min(now + this.options.ttlMs, expiry?.getTime() ?? Number.POSITIVE_INFINITY), grantId });
+      let tokens = this.byGrant.get(grantId);
+      if (!tokens) this.byGrant.set(grantId, (tokens = new Set()));
+      tokens.add(key);
     }
     return true;
   }
 
-  /** A revocation notice: its grants are forgotten; a client's revocation forgets everything. */
+  /** A revocation notice: its tokens or grants are forgotten; a client's revocation forgets everything. */
   revoked(event: RevocationEvent): void {
     this.generation += 1;
     if (event.type === 'client') {
       this.remembered.clear();
+      this.byGrant.clear();
       return;
     }
-    for (const grantId of event.grantIds) this.remembered.delete(grantId);
+    for (const tokenId of event.tokenIds ?? []) this.forget(tokenId);
+    for (const grantId of event.grantIds) {
+      for (const key of this.byGrant.get(grantId) ?? []) this.remembered.delete(key);
+      this.byGrant.delete(grantId);
+    }
+  }
+
+  private forget(key: string): void {
+    const entry = this.remembered.get(key);
+    if (!entry) return;
+    this.remembered.delete(key);
+    const tokens = this.byGrant.get(entry.grantId);
+    tokens?.delete(key);
+    if (tokens?.size === 0) this.byGrant.delete(entry.grantId);
   }
 
   /** Something the feed may not have heard changed the database: nothing remembered stands. */
   forgetAll(): void {
     this.generation += 1;
     this.remembered.clear();
+    this.byGrant.clear();
   }
 }
