@@ -1,6 +1,4 @@
 import type { JWK } from 'jose';
-import type Provider from 'oidc-provider';
-import initializeKeystore from 'oidc-provider/lib/helpers/initialize_keystore.js';
 import type { SigningKeyStore, StoredKey } from './keys.js';
 
 /**
@@ -74,9 +72,4 @@ export class KeyRing {
     if (changed) for (const listener of this.listeners) listener();
     return changed;
   }
-}
-
-/** Gives a running oidc-provider the ring's keys (what its constructor does with `jwks`). */
-export function applyKeysToProvider(provider: Provider, ring: KeyRing): void {
-  initializeKeystore.call(provider, { keys: ring.privateJwks });
 }

@@ -6,16 +6,13 @@ import { adminApiResource, OIDC_CLAIMS, OIDC_CONFIGURED_SCOPES, rememberedGrantI
 import { oidcAdapterFactory } from './adapter.js';
 import type { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
-import { loopbackRedirectMatches } from './registration/redirect-uri-policy.js';
 import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
 import { clientIdMetadataDocumentFeature, metadataFetch } from './registration/client-id-metadata.js';
 import { renderErrorPage } from './views/pages.js';
-import { handleJwtAccessTokens } from './jwt-access-tokens.js';
 import type { AuditLog } from './audit.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
 import { issuerPath } from './site-path.js';
-import { installClientSecretHashing } from './secrets-at-rest.js';
-import { installRefreshGrace, RefreshSuccessors } from './refresh-grace.js';
+import { installOidcExtensions, RefreshSuccessors } from './oidc/extensions/index.js';
 import type { RevocationPublisher } from './revocation-bus.js';
 
 export interface ProviderDeps {
@@ -172,12 +169,6 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
   const provider = new Provider(config.ISSUER, configuration);
   provider.proxy = config.TRUST_PROXY;
 
-  // RFC 8252 §7.3 for every client: a loopback redirect matches whatever its port.
-  const originalRedirectUriAllowed = provider.Client.prototype.redirectUriAllowed;
-  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: InstanceType<typeof provider.Client>, value: string) {
-    return originalRedirectUriAllowed.call(this, value) || loopbackRedirectMatches(value, this.redirectUris ?? []);
-  };
-
   // oidc-provider advertises only its OIDC `scopes` (identity ones); the resource scopes live in
   // getResourceServerInfo. Clients (claude.ai) ask for what scopes_supported lists: list the catalogue.
   provider.use(async (ctx, next) => {
@@ -187,13 +178,16 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
     }
   });
 
-  handleJwtAccessTokens(provider, { issuer: config.ISSUER, keys, db, revocations, audit });
-
-  // Client secrets are stored hashed (adapter.ts); see secrets-at-rest.ts for how they are compared.
-  installClientSecretHashing(provider);
-  // Successor ids are keyed by KEY_ENCRYPTION_KEY (in development without one, the cookie keys).
+  // Successor ids of rotated refresh tokens are keyed by KEY_ENCRYPTION_KEY (in development without one, the cookie keys).
   const successorKey = config.KEY_ENCRYPTION_KEY ? Buffer.from(config.KEY_ENCRYPTION_KEY, 'base64') : cookieKeys[0]!;
-  installRefreshGrace(provider, { graceSeconds: config.REFRESH_TOKEN_REUSE_GRACE, successors: new RefreshSuccessors(successorKey) });
+  installOidcExtensions(provider, {
+    issuer: config.ISSUER,
+    keys,
+    db,
+    revocations,
+    audit,
+    refreshGrace: { graceSeconds: config.REFRESH_TOKEN_REUSE_GRACE, successors: new RefreshSuccessors(successorKey) },
+  });
 
   // Koa answers a method or path no route serves (GET /token, /reg/x/y) with a text/plain 404;
   // clients parse JSON on these paths, so they get an RFC 6749 error body like every other answer.

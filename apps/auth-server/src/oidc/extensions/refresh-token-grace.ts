@@ -1,3 +1,4 @@
+// oidc-provider lib/models/refresh_token.js: RefreshToken.prototype.generateTokenId and static RefreshToken.find; lib/provider.js: Provider.ctx
 import crypto from 'node:crypto';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 

@@ -1,9 +1,10 @@
+// oidc-provider lib/shared/reject_structured_tokens.js: the unsupported_token_type refusal of introspection and revocation, answered here instead
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 import { accessTokenStanding, recordRevokedAccessToken, type Database } from '@mcp-gw/db';
-import type { AuditLog } from './audit.js';
-import type { KeyRing } from './key-ring.js';
-import type { RevocationPublisher } from './revocation-bus.js';
+import type { AuditLog } from '../../audit.js';
+import type { KeyRing } from '../../key-ring.js';
+import type { RevocationPublisher } from '../../revocation-bus.js';
 
 // Private members of an RSA/EC/OKP/oct JWK: never handed to the verifier.
 const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
