@@ -8,8 +8,9 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CookieJar, authorizeAndRedeem, registerClient, tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
+import { CookieJar, authorize, authorizeAndRedeem, registerClient, tokenRequest, type RegisteredClient } from '@mcp-gw/testkit';
 import { postgresUnavailable, redisUnavailable, startCluster, type Cluster } from '../support/cluster.js';
+import { dpopKey, dpopProof } from '../support/dpop.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 const ACCEPT = 'application/json, text/event-stream';
@@ -351,6 +352,34 @@ describe.each(variants)('revocation across two MCP server processes, $name', ({ 
     const refreshed = await tokenRequest(cluster.issuer, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id, resource: cluster.resource });
     expect(refreshed.status).toBe(200);
     for (const u of cluster.mcpUrls) expect((await rawSession(u, String(refreshed.body.access_token))).id).toBeTruthy();
+  });
+
+  // Replicas share the proofs they have seen through Redis only; without it each remembers its own.
+  it.skipIf(!!skip || !redis)('a DPoP proof used at one replica is refused as a replay at the other', async () => {
+    const client = await newClient(cluster, 'dpop across replicas');
+    const key = await dpopKey();
+    const authorization = await authorize({ issuer: cluster.issuer, clientId: client.client_id, redirectUri: REDIRECT, email: bob.email, password: bob.password, jar: bob.jar, scope: 'tickets:read', resource: cluster.resource });
+    const metadata = (await (await fetch(`${cluster.issuer}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint: string };
+    const exchanged = await fetch(metadata.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await dpopProof(key, { method: 'POST', url: metadata.token_endpoint }) },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: authorization.code!, redirect_uri: REDIRECT, code_verifier: authorization.verifier, client_id: client.client_id, resource: cluster.resource }),
+    });
+    const { access_token: accessToken, token_type: tokenType } = (await exchanged.json()) as { access_token: string; token_type: string };
+    expect(tokenType).toBe('DPoP');
+    // One proof for the resource URL both replicas serve.
+    const proof = await dpopProof(key, { method: 'POST', url: cluster.resource, accessToken });
+    const send = (url: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { authorization: `DPoP ${accessToken}`, dpop: proof, 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': PROTOCOL },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'dpop', version: '1' } } }),
+      });
+    const [urlA, urlB] = cluster.mcpUrls as [string, string];
+    expect((await send(urlA)).status).toBe(200);
+    const replayed = await send(urlB);
+    expect(replayed.status).toBe(401);
+    expect(replayed.headers.get('www-authenticate')).toContain('invalid_dpop_proof');
   });
 
   it.skipIf(!!skip)('the CLI lists and shows what the servers see (clients list|show, grants list, users list)', async () => {

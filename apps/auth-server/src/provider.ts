@@ -13,6 +13,7 @@ import type { AuditLog } from './audit.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
 import { issuerPath } from './site-path.js';
 import { installOidcExtensions, RefreshSuccessors } from './oidc/extensions/index.js';
+import { auditIssuedTokens } from './token-audit.js';
 import type { RevocationPublisher } from './revocation-bus.js';
 
 export interface ProviderDeps {
@@ -180,6 +181,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
 
   // Successor ids of rotated refresh tokens are keyed by KEY_ENCRYPTION_KEY (in development without one, the cookie keys).
   const successorKey = config.KEY_ENCRYPTION_KEY ? Buffer.from(config.KEY_ENCRYPTION_KEY, 'base64') : cookieKeys[0]!;
+  if (audit) auditIssuedTokens(provider, audit);
   installOidcExtensions(provider, {
     issuer: config.ISSUER,
     keys,

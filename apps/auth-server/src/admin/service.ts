@@ -19,6 +19,8 @@ export interface GrantSummary {
   oidcScopes: string[];
   createdAt: string;
   expiresAt: string | null;
+  /** Whether its stored (refresh) tokens are bound to the client's key (DPoP); null: none stored. */
+  keyBound: boolean | null;
 }
 
 export interface ClientSummary {
@@ -78,6 +80,13 @@ export class AdminService {
       select: { id: true, email: true },
     });
     const emails = new Map(users.map((u) => [u.id, u.email]));
+    // A public client's refresh tokens carry the thumbprint of the key they are bound to (jkt).
+    const refreshTokens = await this.prisma.oidcArtifact.findMany({
+      where: { model: 'RefreshToken', grantId: { in: live.map((r) => r.grantId ?? (r.payload as GrantPayload).jti ?? '') } },
+      select: { grantId: true, payload: true },
+    });
+    const bound = new Map<string, boolean>();
+    for (const t of refreshTokens) if (t.grantId) bound.set(t.grantId, (bound.get(t.grantId) ?? false) || typeof (t.payload as { jkt?: unknown }).jkt === 'string');
     return live.map((row) => {
       const payload = row.payload as GrantPayload;
       return {
@@ -89,6 +98,7 @@ export class AdminService {
         oidcScopes: (payload.openid?.scope ?? '').split(' ').filter(Boolean),
         createdAt: row.createdAt.toISOString(),
         expiresAt: row.expiresAt?.toISOString() ?? null,
+        keyBound: bound.get(payload.jti ?? '') ?? null,
       };
     });
   }

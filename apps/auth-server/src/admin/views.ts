@@ -56,11 +56,12 @@ ${flash ? html`<p class="notice" role="status">${flash}</p>` : ''}
 function grantsTable(grants: GrantSummary[], csrfToken: string, revokeAction: (g: GrantSummary) => string, showClient: boolean, clientNames: Map<string, string> = new Map()): RawHtml {
   if (!grants.length) return html`<p class="muted">No grants.</p>`;
   return html`<div class="table-wrap"><table>
-<thead><tr>${showClient ? html`<th>Application</th>` : html`<th>User</th>`}<th>Access</th><th>Granted</th><th>Expires</th><th></th></tr></thead>
+<thead><tr>${showClient ? html`<th>Application</th>` : html`<th>User</th>`}<th>Access</th><th>Tokens</th><th>Granted</th><th>Expires</th><th></th></tr></thead>
 <tbody>${grants.map(
     (g) => html`<tr>
   <td>${showClient ? html`${clientNames.get(g.clientId) ?? g.clientId}<br><small><code>${g.clientId}</code></small>` : (g.userEmail ?? g.accountId)}</td>
   <td>${Object.entries(g.resources).map(([r, scopes]) => html`<code>${r}</code><ul class="scopes">${scopes.map((s) => html`<li>${describeScope(s)} <code>${s}</code></li>`)}</ul>`)}</td>
+  <td>${g.keyBound === null ? '—' : g.keyBound ? html`<strong>Key-bound</strong> (DPoP)` : 'Bearer'}</td>
   <td>${when(g.createdAt)}</td>
   <td>${when(g.expiresAt)}</td>
   <td><form method="post" action="${revokeAction(g)}"><input type="hidden" name="csrf" value="${csrfToken}"><button class="danger" type="submit">Revoke</button></form></td>

@@ -100,6 +100,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
           firstParty: !client,
           registeredVia: documentHost ? 'cimd' : registration?.registered_via,
           documentHost,
+          keyBound: typeof details.params.dpop_jkt === 'string',
         }),
       );
     } catch (err) {

@@ -58,6 +58,8 @@ export interface ConsentPageModel {
   registeredVia?: string;
   /** For a Client ID Metadata Document client: the host serving its document (its identity). */
   documentHost?: string;
+  /** The request names the key its tokens will be bound to (DPoP `dpop_jkt`). */
+  keyBound?: boolean;
 }
 
 export function renderConsentPage(m: ConsentPageModel): string {
@@ -74,6 +76,7 @@ export function renderConsentPage(m: ConsentPageModel): string {
     <dt>Redirects to</dt><dd><strong>${m.redirectHost}</strong></dd>
     <dt>Access to</dt><dd>${m.resources.map((r) => html`<code>${r}</code><br>`)}</dd>
     <dt>Client id</dt><dd><code>${m.clientId}</code></dd>
+    ${m.keyBound ? html`<dt>Tokens</dt><dd>Bound to a key this application holds (DPoP): a copy of them is useless anywhere else</dd>` : ''}
   </dl>
   ${m.registeredVia === 'dcr' ? html`<p class="notice">This application registered itself. Only approve if you just tried to connect it yourself and you trust <strong>${m.redirectHost}</strong>.</p>` : ''}
   <h2>It will be able to</h2>
