@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { QUICK, closedLoop, printTable, report, stats, verdict } from '../lib/common.mjs';
 import { McpHttpClient } from '../lib/mcp-client.mjs';
 import { StatelessMcpClient } from '../lib/stateless-client.mjs';
+import { dpopKeyFrom } from '../lib/dpop.mjs';
 
 const CONCURRENCY = [1, 16, 64];
 const WARMUP_MS = QUICK ? 150 : 1500;
@@ -16,6 +17,8 @@ const TARGET_VS_NOAUTH = 0.9;
 const TARGET_VS_FLOOR = 0.8;
 // 2026-07-28: stateless whoami with auth vs SDK 2.x's bare createMcpHandler answering the same result.
 const TARGET_STATELESS_VS_V2_FLOOR = 0.8;
+// DPoP: an EC signature checked (and one made by the client) per request; whoami DPoP vs Bearer.
+const TARGET_DPOP_VS_BEARER = 0.8;
 // The stateless rows run at 16 and 64 clients only, to keep the suite's run time: whoami with auth and
 // the v2 floor answering whoami's result (the target) at both; the v2 echo floor (16 connections, as
 // the issue measured it), get_ticket (bound by the database read, the same at 16 and 64 clients) and
@@ -43,6 +46,8 @@ const targets = {
   auth: { label: 'get_ticket, auth on', url: ready.targets.auth, token: ready.token, ...getTicket },
   noauth: { label: 'get_ticket, auth off', url: ready.targets.noauth, ...getTicket },
   authWhoami: { label: 'whoami, auth on', url: ready.targets.auth, token: ready.token, ...whoami },
+  // The same call by a DPoP client: a proof signed (client) and checked (server) on every request.
+  authWhoamiDpop: { label: 'whoami, auth on, DPoP', url: ready.targets.auth, token: ready.dpop.token, dpop: dpopKeyFrom(ready.dpop.privateJwk), levels: [16], ...whoami },
   noauthWhoami: { label: 'whoami, auth off', url: ready.targets.noauth, ...whoami },
   floor: { label: 'floor (bare SDK, echo)', url: ready.targets.floor, tool: 'echo', args: { text: 'hello' } },
   // Not a target: the bare SDK answering whoami's result under whoami's output schema, so that what the
@@ -78,7 +83,7 @@ const atLevel = (key, concurrency) => !targets[key].levels || targets[key].level
 // following the group before (get_ticket, for the whoami pair; see measureLevel) as often as the other.
 const GROUPS = [
   ['auth', 'statelessGetTicket', 'noauth'],
-  ['authWhoami', 'statelessWhoami', 'statelessWhoamiNoauth', 'noauthWhoami'],
+  ['authWhoami', 'authWhoamiDpop', 'statelessWhoami', 'statelessWhoamiNoauth', 'noauthWhoami'],
   ['floor', 'floorAnswer'],
   ['floorV2', 'floorV2Answer'],
 ];
@@ -114,7 +119,7 @@ function ask(type, answer, extra = {}) {
 
 async function openClients(target, concurrency) {
   const Client = target.stateless ? StatelessMcpClient : McpHttpClient;
-  const clients = Array.from({ length: concurrency }, () => new Client(target.url, { token: target.token }));
+  const clients = Array.from({ length: concurrency }, () => new Client(target.url, { token: target.token, dpop: target.dpop }));
   // Sessions opened 16 at a time (an initialize burst is not what is measured).
   for (let i = 0; i < clients.length; i += 16) await Promise.all(clients.slice(i, i + 16).map((c) => c.initialize()));
   const first = await clients[0].callTool(target.tool, target.args);
@@ -197,6 +202,7 @@ try {
       }
     }
     if (row.statelessGetTicket) row.statelessGetTicketVsSession = row.statelessGetTicket.rps / row.auth.rps;
+    if (row.authWhoamiDpop) row.dpopVsBearer = row.authWhoamiDpop.rps / row.authWhoami.rps;
     results.push(row);
   }
 } finally {
@@ -287,6 +293,25 @@ console.log(
   "   stateless whoami vs v2 floor echo = (SDK 2.x's cost of whoami's answer: v2 floor's whoami answer vs v2 echo) × (what the product adds per call: vs v2 floor's same answer)",
 );
 
+const withDpop = results.filter((r) => r.authWhoamiDpop);
+printTable(
+  '   DPoP (RFC 9449) vs Bearer: whoami with auth on a session, a fresh proof per request (server CPU per call in µs)',
+  ['clients', 'DPoP req/s', 'p50 ms', 'p99 ms', 'CPU µs', 'Bearer req/s', 'p50 ms', 'p99 ms', 'CPU µs', 'DPoP/Bearer', 'target'],
+  withDpop.map((r) => [
+    `${r.concurrency}`,
+    r.authWhoamiDpop.rps,
+    r.authWhoamiDpop.p50,
+    r.authWhoamiDpop.p99,
+    Math.round(r.authWhoamiDpop.serverCpuUs),
+    r.authWhoami.rps,
+    r.authWhoami.p50,
+    r.authWhoami.p99,
+    Math.round(r.authWhoami.serverCpuUs),
+    `${r.dpopVsBearer.toFixed(2)}× ${verdict(r.dpopVsBearer >= TARGET_DPOP_VS_BEARER)}`,
+    `≥ ${TARGET_DPOP_VS_BEARER}×`,
+  ]),
+);
+
 const callFigures = (m) => `${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(1)} / p99 ${m.p99.toFixed(1)} ms, ${Math.round(m.serverCpuUs)} µs CPU/call`;
 function statelessSummary(r) {
   const n = `${r.concurrency} client(s)`;
@@ -325,5 +350,8 @@ report({
     { metric: `whoami auth/floor echo, ${r.concurrency} client(s)`, value: `${r.vsFloor.toFixed(2)}×`, detail: `${Math.round(r.authWhoami.rps)} vs ${Math.round(r.floor.rps)} req/s`, target: `≥ ${TARGET_VS_FLOOR}×`, verdict: verdict(r.vsFloor >= TARGET_VS_FLOOR) },
     { metric: `whoami auth/bare SDK same answer, ${r.concurrency} client(s)`, value: `${r.vsFloorAnswer.toFixed(2)}×`, detail: `${Math.round(r.authWhoami.rps)} vs ${Math.round(r.floorAnswer.rps)} req/s; that answer on the bare SDK ${r.answerVsFloor.toFixed(2)}× echo`, target: '-', verdict: '' },
     ...(r.statelessWhoami ? statelessSummary(r) : []),
+    ...(r.authWhoamiDpop
+      ? [{ metric: `whoami DPoP/Bearer, ${r.concurrency} clients`, value: `${r.dpopVsBearer.toFixed(2)}×`, detail: `${callFigures(r.authWhoamiDpop)} vs ${callFigures(r.authWhoami)}`, target: `≥ ${TARGET_DPOP_VS_BEARER}×`, verdict: verdict(r.dpopVsBearer >= TARGET_DPOP_VS_BEARER) }]
+      : []),
   ]),
 });

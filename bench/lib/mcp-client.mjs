@@ -1,6 +1,7 @@
 // A minimal Streamable HTTP MCP client for load generation: one keep-alive connection and one
 // initialized session (Mcp-Session-Id) per client, JSON-RPC POSTs, JSON or SSE answers parsed.
 import { Client } from 'undici';
+import { dpopProof } from './dpop.mjs';
 
 const ACCEPT = 'application/json, text/event-stream';
 const PROTOCOL_VERSION = '2025-06-18';
@@ -27,11 +28,13 @@ export function parseMessages(contentType, text) {
 export class McpHttpClient {
   /**
    * @param {string} url the /mcp endpoint
-   * @param {{ token?: string, dispatcher?: import('undici').Dispatcher }} [options]
+   * @param {{ token?: string, dpop?: ReturnType<typeof import('./dpop.mjs').dpopKeyFrom>, dispatcher?: import('undici').Dispatcher }} [options]
+   *   dpop: the token is DPoP-bound to this key; every request carries a fresh proof.
    */
   constructor(url, options = {}) {
     this.url = new URL(url);
     this.token = options.token;
+    this.dpop = options.dpop;
     this.ownDispatcher = !options.dispatcher;
     this.dispatcher = options.dispatcher ?? new Client(this.url.origin, { pipelining: 1, keepAliveTimeout: 120_000 });
     this.sessionId = undefined;
@@ -39,9 +42,12 @@ export class McpHttpClient {
     this.nextId = 1;
   }
 
-  headers() {
+  headers(method = 'POST') {
     const h = { 'content-type': 'application/json', accept: ACCEPT };
-    if (this.token) h.authorization = `Bearer ${this.token}`;
+    if (this.token && this.dpop) {
+      h.authorization = `DPoP ${this.token}`;
+      h.dpop = dpopProof(this.dpop, { method, url: this.url.href, accessToken: this.token });
+    } else if (this.token) h.authorization = `Bearer ${this.token}`;
     if (this.sessionId) {
       h['mcp-session-id'] = this.sessionId;
       h['mcp-protocol-version'] = this.protocolVersion;
@@ -106,7 +112,7 @@ export class McpHttpClient {
   async close({ deleteSession = true } = {}) {
     if (deleteSession && this.sessionId) {
       try {
-        const res = await this.dispatcher.request({ origin: this.url.origin, path: this.url.pathname, method: 'DELETE', headers: this.headers() });
+        const res = await this.dispatcher.request({ origin: this.url.origin, path: this.url.pathname, method: 'DELETE', headers: this.headers('DELETE') });
         await res.body.dump();
       } catch {
         // the server may be gone already

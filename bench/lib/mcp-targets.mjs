@@ -10,7 +10,8 @@ import { openDatabase, seed, startAuth, startMcp } from './stack.mjs';
 import { startFloorServer } from './floor-server.mjs';
 import { startFloorServerV2 } from './floor-server-v2.mjs';
 import { TOOLS } from '@mcp-gw/mcp-server';
-import { freePort } from '@mcp-gw/testkit';
+import { authorize, freePort, registerClient } from '@mcp-gw/testkit';
+import { createDpopKey, dpopProof } from './dpop.mjs';
 import { McpHttpClient } from './mcp-client.mjs';
 
 const kind = process.argv.includes('--postgres') ? 'postgres' : 'pglite';
@@ -26,6 +27,21 @@ auth.admin.publisher.onLocal((event) => authed.mcp.revoke(event));
 if (kind === 'pglite') authed.mcp.addRevocationFeed();
 const floor = await startFloorServer();
 const { tokens } = await auth.obtainTokens(authed.resource);
+// A DPoP client's token: the same flow, the code redeemed with a proof of its key (RFC 9449 §5).
+const dpopKey = createDpopKey();
+const dpopToken = await (async () => {
+  const redirectUri = 'http://127.0.0.1:8765/callback';
+  const client = await registerClient(auth.issuer, { client_name: 'bench dpop', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] });
+  const { code, verifier } = await authorize({ issuer: auth.issuer, clientId: client.client_id, redirectUri, email: auth.user.email, password: auth.user.password, scope: 'tickets:read tickets:write', resource: authed.resource });
+  const response = await fetch(`${auth.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: dpopProof(dpopKey, { method: 'POST', url: `${auth.issuer}/token` }) },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri, client_id: client.client_id, resource: authed.resource }),
+  });
+  const body = await response.json();
+  if (body.token_type !== 'DPoP') throw new Error(`no DPoP token: ${JSON.stringify(body)}`);
+  return body.access_token;
+})();
 // The floor again, answering exactly what whoami answers for this token, under whoami's output schema.
 const probe = new McpHttpClient(authed.mcpUrl, { token: tokens.access_token });
 await probe.initialize();
@@ -43,6 +59,7 @@ process.send({
   database: kind,
   ticketId,
   token: tokens.access_token,
+  dpop: { token: dpopToken, privateJwk: dpopKey.privateJwk },
   targets: { auth: authed.mcpUrl, noauth: noauth.mcpUrl, floor: floor.mcpUrl, floorAnswer: floorAnswer.mcpUrl, floorV2: floorV2.mcpUrl, floorV2Answer: floorV2Answer.mcpUrl },
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryDpopReplayStore, RedisDpopReplayStore, accessTokenHash, extractDpopToken, normalizeHtu } from './dpop.js';
+import { DpopVerifier, MemoryDpopReplayStore, RedisDpopReplayStore, accessTokenHash, extractDpopToken, jwkThumbprint, normalizeHtu } from './dpop.js';
 
 describe('DPoP helpers', () => {
   it('normalises htu as RFC 9449 §4.3 says: case of scheme and host, default port, no query or fragment', () => {
@@ -52,5 +52,49 @@ describe('DPoP helpers', () => {
     expect(await a.seen('jti-2', 1000)).toBe(false);
     expect(await a.seen('jti-2', 1000)).toBe(true);
     expect(errors.length).toBe(2);
+  });
+});
+
+describe('jwkThumbprint (RFC 7638)', () => {
+  it("matches the RFC's example and jose's thumbprint for EC, OKP and RSA keys", async () => {
+    const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await import('jose');
+    // RFC 7638 §3.1.
+    const rfc = { kty: 'RSA', e: 'AQAB', alg: 'RS256', kid: '2011-04-29', n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw' };
+    expect(jwkThumbprint(rfc)).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+    for (const alg of ['ES256', 'ES384', 'EdDSA', 'RS256'] as const) {
+      const jwk = await exportJWK((await generateKeyPair(alg, { extractable: true })).publicKey);
+      expect(jwkThumbprint(jwk), alg).toBe(await calculateJwkThumbprint(jwk, 'sha256'));
+    }
+    expect(jwkThumbprint({ kty: 'oct', k: 'c2VjcmV0' })).toBeUndefined();
+    expect(jwkThumbprint({ kty: 'EC', crv: 'P-256', x: 'a' })).toBeUndefined();
+  });
+});
+
+describe('DpopVerifier signature checks', () => {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const url = 'https://mcp.example/mcp';
+  const token = 'access-token';
+  async function proofWith(alg: string, keyType: 'P-256' | 'P-384' | 'ed25519', tamper?: (input: string) => string) {
+    const crypto = await import('node:crypto');
+    const pair = keyType === 'ed25519' ? crypto.generateKeyPairSync('ed25519') : crypto.generateKeyPairSync('ec', { namedCurve: keyType });
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    const claims = { htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID(), ath: accessTokenHash(token) };
+    const input = `${b64({ typ: 'dpop+jwt', alg, jwk })}.${b64(claims)}`;
+    const signature = crypto.sign(keyType === 'ed25519' ? null : keyType === 'P-384' ? 'sha384' : 'sha256', Buffer.from(input), { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
+    return { proof: `${tamper ? tamper(input) : input}.${signature.toString('base64url')}`, jkt: jwkThumbprint(jwk as never)! };
+  }
+  const verify = (p: { proof: string; jkt: string }) => new DpopVerifier().verify({ proof: p.proof, method: 'POST', urls: [url], accessToken: token, jkt: p.jkt });
+
+  it('accepts ES256, ES384 and EdDSA proofs signed by their key', async () => {
+    await expect(verify(await proofWith('ES256', 'P-256'))).resolves.toBeUndefined();
+    await expect(verify(await proofWith('ES384', 'P-384'))).resolves.toBeUndefined();
+    await expect(verify(await proofWith('EdDSA', 'ed25519'))).resolves.toBeUndefined();
+  });
+
+  it('refuses an alg that does not fit the key, and a payload changed after signing', async () => {
+    await expect(verify(await proofWith('ES384', 'P-256'))).rejects.toThrow(/not a key for ES384/);
+    await expect(verify(await proofWith('ES256', 'ed25519'))).rejects.toThrow(/not a key for ES256/);
+    const tampered = await proofWith('ES256', 'P-256', (input) => `${input.split('.')[0]}.${b64({ htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000), jti: 'other', ath: accessTokenHash(token) })}`);
+    await expect(verify(tampered)).rejects.toThrow(/does not verify/);
   });
 });
