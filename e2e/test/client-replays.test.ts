@@ -19,14 +19,22 @@ interface Replay {
 }
 
 // Each client's exact requests (see shared/CLIENTS.md): register, authorize through login and consent,
-// exchange the code, call a tool with the token, refresh.
-describe('replays of real MCP clients', () => {
+// exchange the code, call a tool with the token, refresh. At a host's root, and again with the issuer
+// and the MCP URL below paths (README: Deploying under a path).
+for (const variant of [
+  { name: 'at the host root', issuerPath: '', mcpPath: '/mcp' },
+  { name: 'issuer /oauth, MCP URL /tickets/mcp', issuerPath: '/oauth', mcpPath: '/tickets/mcp' },
+]) describe(`replays of real MCP clients, ${variant.name}`, () => {
   let system: RunningSystem;
   let docs: DocumentServer;
 
   beforeAll(async () => {
     docs = await startDocumentServer();
-    system = await startSystem({ UNSAFE_CIMD_ALLOW_LOOPBACK: 'true' });
+    system = await startSystem((ports) => ({
+      UNSAFE_CIMD_ALLOW_LOOPBACK: 'true',
+      ISSUER: `http://localhost:${ports.auth}${variant.issuerPath}`,
+      MCP_RESOURCE_URL: `http://localhost:${ports.mcp}${variant.mcpPath}`,
+    }));
   });
   afterAll(async () => {
     await system?.stop();
