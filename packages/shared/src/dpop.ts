@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { decodeProtectedHeader, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { OAuthError } from './errors.js';
 
 /** RFC 9449 §7.1: a DPoP proof that is missing, malformed or does not match the request or the token. */
@@ -16,6 +16,8 @@ export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'Ed25519', 'EdDSA', 'PS256', '
 export interface DpopReplayStore {
   /** Records `key`; true when it was already recorded (a replay). */
   seen(key: string, ttlMs: number): Promise<boolean>;
+  /** The same, answered at once, by a store that needs no round trip (one process's memory). */
+  seenNow?(key: string, ttlMs: number): boolean;
 }
 
 /** One process's memory: bounded, oldest forgotten first (an entry outlives its proof's window only by the sweep). */
@@ -24,6 +26,10 @@ export class MemoryDpopReplayStore implements DpopReplayStore {
   constructor(private readonly maxEntries = 100_000) {}
 
   async seen(key: string, ttlMs: number): Promise<boolean> {
+    return this.seenNow(key, ttlMs);
+  }
+
+  seenNow(key: string, ttlMs: number): boolean {
     const now = Date.now();
     const until = this.entries.get(key);
     if (until !== undefined && until > now) return true;
@@ -116,10 +122,11 @@ export class DpopVerifier {
   private readonly window: number;
   private readonly replay: DpopReplayStore;
   /**
-   * Public keys already imported, by thumbprint: a client signs every proof with the same key, and
-   * importing a JWK costs more than the signature check itself (bench 1, DPoP row; ADR 0017).
+   * Protected headers already read, by their encoded bytes, with the key imported: a client signs every
+   * proof with the same key, and importing a JWK costs more than the signature check itself (ADR 0017).
    */
-  private readonly keys = new Map<string, crypto.KeyObject>();
+  private readonly headers = new Map<string, { alg: string; thumbprint: string; key: crypto.KeyObject }>();
+  private targetsOf: { key: string; set: Set<string> } | undefined;
 
   constructor(options: DpopVerifierOptions = {}) {
     this.algorithms = options.algorithms ?? DPOP_ALGORITHMS;
@@ -128,17 +135,69 @@ export class DpopVerifier {
   }
 
   async verify(request: DpopRequest): Promise<void> {
+    const replayKey = this.check(request);
+    if (await this.replay.seen(replayKey, this.replayTtlMs)) throw REPLAYED();
+  }
+
+  /**
+   * verify() without a promise, when the replay store answers at once (one process's memory): true
+   * when the proof holds, throws when it does not, false when only verify() can tell (Redis).
+   */
+  verifyNow(request: DpopRequest): boolean {
+    if (!this.replay.seenNow) return false;
+    const replayKey = this.check(request);
+    if (this.replay.seenNow(replayKey, this.replayTtlMs)) throw REPLAYED();
+    return true;
+  }
+
+  /** Proof ids are kept for as long as a proof could be accepted (iat either side), and a little more. */
+  private get replayTtlMs(): number {
+    return (2 * this.window + 5) * 1000;
+  }
+
+  /** Every check but the replay one; returns the proof's replay key. */
+  private check(request: DpopRequest): string {
     // Node joins repeated headers with ", " (a JWS never contains a comma).
     const proofs = (Array.isArray(request.proof) ? request.proof : request.proof === undefined ? [] : [request.proof]).flatMap((p) => p.split(','));
     if (proofs.length !== 1) throw new InvalidDpopProofError(proofs.length ? 'Exactly one DPoP header is allowed' : 'A DPoP-bound access token needs a DPoP proof (the DPoP header)');
     const proof = proofs[0]!.trim();
-    if (proof.length > 8192 || proof.split('.').length !== 3) throw new InvalidDpopProofError('The DPoP proof is not a compact JWS');
-    let header;
+    const parts = proof.split('.');
+    if (proof.length > 8192 || parts.length !== 3) throw new InvalidDpopProofError('The DPoP proof is not a compact JWS');
+    // A client's proofs share one protected header (typ, alg, its jwk): read and checked once, by its bytes.
+    const header = this.protectedHeader(parts[0]!);
+    // node:crypto rather than jose's WebCrypto path: the same check at a third of the cost.
+    const payload = verifyCompactJws(parts, header.alg, header.key);
+    const { jti, htm, htu, iat, ath } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown };
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidDpopProofError('The DPoP proof needs a jti');
+    if (htm !== request.method) throw new InvalidDpopProofError(`The DPoP proof's htm must be ${request.method}`);
+    const normalized = typeof htu === 'string' ? normalizeHtu(htu) : undefined;
+    if (normalized === undefined || !this.targets(request.urls).has(normalized)) throw new InvalidDpopProofError("The DPoP proof's htu is not this resource's URL");
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof iat !== 'number' || Math.abs(now - iat) > this.window) throw new InvalidDpopProofError('The DPoP proof is too old or from the future (iat)');
+    if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
+    if (!safeEqual(ath, accessTokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
+    if (!safeEqual(header.thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
+    // Last, once everything else holds: a proof that failed another check does not use up its jti.
+    return crypto.createHash('sha256').update(`${header.thumbprint}\0${jti}`).digest('base64url');
+  }
+
+  /** The accepted URLs, normalised once for the same list (the resource URL, from configuration). */
+  private targets(urls: readonly string[]): Set<string> {
+    const key = urls.join(' ');
+    if (this.targetsOf?.key !== key) this.targetsOf = { key, set: new Set(urls.map(normalizeHtu).filter((u): u is string => u !== undefined)) };
+    return this.targetsOf.set;
+  }
+
+  private protectedHeader(encoded: string): { alg: string; thumbprint: string; key: crypto.KeyObject } {
+    const known = this.headers.get(encoded);
+    if (known) return known;
+    let header: { typ?: unknown; alg?: unknown; jwk?: unknown };
     try {
-      header = decodeProtectedHeader(proof);
+      header = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
     } catch {
       throw new InvalidDpopProofError('The DPoP proof header cannot be read');
     }
+    if (!header || typeof header !== 'object') throw new InvalidDpopProofError('The DPoP proof header cannot be read');
     if (header.typ !== 'dpop+jwt') throw new InvalidDpopProofError('The DPoP proof must have typ "dpop+jwt"');
     if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) {
       throw new InvalidDpopProofError(`The DPoP proof's alg must be one of ${this.algorithms.join(', ')}`);
@@ -146,37 +205,23 @@ export class DpopVerifier {
     const jwk = header.jwk as JWK | undefined;
     if (!jwk || typeof jwk !== 'object') throw new InvalidDpopProofError('The DPoP proof has no jwk header');
     if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw new InvalidDpopProofError('The DPoP proof jwk must be a public key');
-
-    // RFC 7638 names the key; the same thumbprint is the same public key, so its import is reused.
+    // RFC 7638 names the key.
     const thumbprint = jwkThumbprint(jwk);
     if (!thumbprint) throw new InvalidDpopProofError('The DPoP proof jwk is not a public key of a supported type');
-    let key = this.keys.get(thumbprint);
-    if (!key) {
-      try {
-        key = crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' });
-      } catch {
-        throw new InvalidDpopProofError('The DPoP proof jwk is not a valid public key');
-      }
-      if (this.keys.size >= MAX_CACHED_KEYS) this.keys.delete(this.keys.keys().next().value!);
-      this.keys.set(thumbprint, key);
+    let key: crypto.KeyObject;
+    try {
+      key = crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' });
+    } catch {
+      throw new InvalidDpopProofError('The DPoP proof jwk is not a valid public key');
     }
-    // node:crypto rather than jose's WebCrypto path: the same check at a third of the cost.
-    const payload = verifyCompactJws(proof, header.alg, key);
-    const { jti, htm, htu, iat, ath } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown };
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidDpopProofError('The DPoP proof needs a jti');
-    if (htm !== request.method) throw new InvalidDpopProofError(`The DPoP proof's htm must be ${request.method}`);
-    const targets = new Set(request.urls.map(normalizeHtu));
-    if (typeof htu !== 'string' || !targets.has(normalizeHtu(htu))) throw new InvalidDpopProofError("The DPoP proof's htu is not this resource's URL");
-    const now = Math.floor(Date.now() / 1000);
-    if (typeof iat !== 'number' || Math.abs(now - iat) > this.window) throw new InvalidDpopProofError('The DPoP proof is too old or from the future (iat)');
-    if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
-    if (!safeEqual(ath, accessTokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
-    if (!safeEqual(thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
-    // Last, once everything else holds: a proof that failed another check does not use up its jti.
-    const replayKey = crypto.createHash('sha256').update(`${thumbprint}\0${jti}`).digest('base64url');
-    if (await this.replay.seen(replayKey, (2 * this.window + 5) * 1000)) throw new InvalidDpopProofError('The DPoP proof was already used (jti replay)');
+    const checked = { alg: header.alg, thumbprint, key };
+    if (this.headers.size >= MAX_CACHED_KEYS) this.headers.delete(this.headers.keys().next().value!);
+    this.headers.set(encoded, checked);
+    return checked;
   }
 }
+
+const REPLAYED = () => new InvalidDpopProofError('The DPoP proof was already used (jti replay)');
 
 const MAX_CACHED_KEYS = 10_000;
 
@@ -194,9 +239,9 @@ const JWS_ALGORITHMS: Record<string, { keyType: string; curve?: string; hash: st
  * RFC 7515 compact JWS: the signature over `header.payload` by `key` under `alg`, whose key type must
  * be the algorithm's (no alg/key confusion); returns the payload's claims.
  */
-function verifyCompactJws(jws: string, alg: string, key: crypto.KeyObject): Record<string, unknown> {
+function verifyCompactJws(parts: string[], alg: string, key: crypto.KeyObject): Record<string, unknown> {
   const spec = JWS_ALGORITHMS[alg];
-  const [protectedHeader, encodedPayload, signature] = jws.split('.') as [string, string, string];
+  const [protectedHeader, encodedPayload, signature] = parts as [string, string, string];
   if (!spec || key.asymmetricKeyType !== spec.keyType || (spec.curve && key.asymmetricKeyDetails?.namedCurve !== spec.curve)) {
     throw new InvalidDpopProofError(`The DPoP proof's jwk is not a key for ${alg}`);
   }

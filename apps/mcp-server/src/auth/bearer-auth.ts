@@ -187,6 +187,18 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
     }
   };
 
+  /** A remembered DPoP-bound token's proof, checked without a promise; false: only the async path can tell. */
+  const provenNow = (req: IncomingMessage, token: string, jkt: string): boolean => {
+    try {
+      return options.dpop.verifyNow({ proof: req.headers.dpop, method: req.method ?? 'POST', urls: [config.MCP_RESOURCE_URL], accessToken: token, jkt });
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      metrics.authFailures.inc({ reason: err.error });
+      options.onDenied?.(req, err.errorDescription);
+      throw err;
+    }
+  };
+
   return (req) => {
     // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
     if (hasQueryToken(req.url)) {
@@ -215,11 +227,17 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
     // Verified before, grant known active (remembered while the revocation feed is live): what
     // verify and isActive would answer, without their promises.
     const known = verifier.jwks.ready ? verifier.remembered(token) : undefined;
-    // A key-bound token needs its proof checked on every request: never the synchronous path.
-    if (known?.grantId && grants.knownActive(known.grantId, known.jti) && scheme === 'Bearer' && known.claims.cnf === undefined) {
-      const { principal, auth } = identityOf(known, token);
-      (req as AuthenticatedRequest).auth = auth;
-      return principal;
+    if (known?.grantId && grants.knownActive(known.grantId, known.jti)) {
+      const jkt = (known.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+      // A key-bound token's proof is checked on every request: here too when the replay store
+      // answers at once (one process's memory); with Redis, on the asynchronous path below.
+      const proven =
+        scheme === 'Bearer' ? known.claims.cnf === undefined : typeof jkt === 'string' && provenNow(req, token, jkt);
+      if (proven) {
+        const { principal, auth } = identityOf(known, token);
+        (req as AuthenticatedRequest).auth = auth;
+        return principal;
+      }
     }
     return verifyAndCheck(req, token, scheme, known);
   };
