@@ -19,7 +19,8 @@ export function auditIssuedTokens(provider: Provider, audit: AuditLog): void {
       // not a JWT (no resource): nothing more to say than the grant type
     }
     const clientId = ctx.oidc.client?.clientId;
-    await audit.record({
+    // Not awaited, as the consent audit: the token response does not wait for the INSERT (record() logs its failures).
+    void audit.record({
       actorType: 'client',
       actorId: clientId ?? null,
       action: 'token.issued',

@@ -54,8 +54,9 @@ describe('DPoP at the authorization server', () => {
     // The administrator sees the grant's tokens as key-bound; the trail has each issuance with its binding.
     const [grant] = await suite.as.running.admin.listGrants({ clientId: client.client_id });
     expect(grant?.keyBound).toBe(true);
-    const issued = await suite.database.db.prisma.auditEvent.findMany({ where: { action: 'token.issued', clientId: client.client_id }, orderBy: { id: 'asc' } });
-    expect(issued.map((e) => (e.details as Record<string, unknown>).grant_type)).toEqual(['authorization_code', 'refresh_token']);
+    const issuedEvents = () => suite.database.db.prisma.auditEvent.findMany({ where: { action: 'token.issued', clientId: client.client_id }, orderBy: { id: 'asc' } });
+    await expect.poll(async () => (await issuedEvents()).map((e) => (e.details as Record<string, unknown>).grant_type)).toEqual(['authorization_code', 'refresh_token']);
+    const issued = await issuedEvents();
     for (const e of issued) expect(e.details).toMatchObject({ token_type: 'DPoP', key_bound: true, jkt: key.jkt });
   });
 
@@ -66,8 +67,9 @@ describe('DPoP at the authorization server', () => {
     expect(issued.body.token_type).toBe('Bearer');
     const [grant] = await suite.as.running.admin.listGrants({ clientId: client.client_id });
     expect(grant?.keyBound).toBe(false);
-    const event = await suite.database.db.prisma.auditEvent.findFirst({ where: { action: 'token.issued', clientId: client.client_id } });
-    expect(event?.details).toMatchObject({ token_type: 'Bearer', key_bound: false });
+    await expect
+      .poll(async () => (await suite.database.db.prisma.auditEvent.findFirst({ where: { action: 'token.issued', clientId: client.client_id } }))?.details)
+      .toMatchObject({ token_type: 'Bearer', key_bound: false });
   });
 
   it('says on the consent page when the request binds the tokens to a key (dpop_jkt)', async () => {

@@ -20,13 +20,11 @@ export interface RevocationEvent {
 
 /** Validates a revocation notice from the wire; undefined when it is not one. */
 export function parseRevocationEvent(message: string): RevocationEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  const v = value as Partial<RevocationEvent> | null;
+  return revocationEventFrom(parseJson(message));
+}
+
+function revocationEventFrom(value: unknown): RevocationEvent | undefined {
+  const v = value as Partial<RevocationEvent> | null | undefined;
   if (!v || (v.type !== 'client' && v.type !== 'grant' && v.type !== 'token')) return undefined;
   if (!Array.isArray(v.grantIds) || !v.grantIds.every((g) => typeof g === 'string')) return undefined;
   if (v.tokenIds !== undefined && (!Array.isArray(v.tokenIds) || !v.tokenIds.every((t) => typeof t === 'string'))) return undefined;
@@ -34,6 +32,14 @@ export function parseRevocationEvent(message: string): RevocationEvent | undefin
   if (v.clientId !== undefined && typeof v.clientId !== 'string') return undefined;
   if (v.id !== undefined && (typeof v.id !== 'string' || v.id.length > 200)) return undefined;
   return { type: v.type, clientId: v.clientId, grantIds: v.grantIds, ...(v.tokenIds ? { tokenIds: v.tokenIds } : {}), ...(v.id ? { id: v.id } : {}) };
+}
+
+function parseJson(message: string): unknown {
+  try {
+    return JSON.parse(message);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -45,17 +51,8 @@ export const OWNER_NOTICE_CHANNEL = 'mcp_gw_owner_notices';
 export type OwnerNotice = { type: 'revocation'; event: RevocationEvent } | { type: 'keys' };
 
 export function parseOwnerNotice(message: string): OwnerNotice | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  const notice = value as { type?: unknown; event?: unknown };
+  const notice = parseJson(message) as { type?: unknown; event?: unknown } | null | undefined;
   if (notice?.type === 'keys') return { type: 'keys' };
-  if (notice?.type === 'revocation') {
-    const event = notice.event === undefined ? undefined : parseRevocationEvent(JSON.stringify(notice.event));
-    return event ? { type: 'revocation', event } : undefined;
-  }
-  return undefined;
+  const event = notice?.type === 'revocation' ? revocationEventFrom(notice.event) : undefined;
+  return event ? { type: 'revocation', event } : undefined;
 }

@@ -138,6 +138,9 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
   // shared as a verified token's are.
   const disabled = config.MCP_AUTH_DISABLED ? disabledIdentity(config) : undefined;
 
+  /** What a request's DPoP proof is checked against: this method, the resource URL, the token, its key. */
+  const proofOf = (req: IncomingMessage, token: string, jkt: string) => ({ proof: req.headers.dpop, method: req.method ?? 'POST', urls: [config.MCP_RESOURCE_URL], accessToken: token, jkt });
+
   /** RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a valid proof; a plain one only as Bearer. */
   const checkBinding = async (req: IncomingMessage, verified: VerifiedAccessToken, token: string, scheme: AuthScheme): Promise<void> => {
     const jkt = (verified.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
@@ -146,7 +149,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
       return;
     }
     if (scheme !== 'DPoP') throw new InvalidTokenError('This access token is bound to a key (DPoP): present it as "Authorization: DPoP <token>" with a DPoP proof');
-    await options.dpop.verify({ proof: req.headers.dpop, method: req.method ?? 'POST', urls: [config.MCP_RESOURCE_URL], accessToken: token, jkt });
+    await options.dpop.verify(proofOf(req, token, jkt));
   };
 
   const verifyAndCheck = async (req: IncomingMessage, token: string, scheme: AuthScheme, known?: VerifiedAccessToken): Promise<Principal> => {
@@ -190,7 +193,7 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
   /** A remembered DPoP-bound token's proof, checked without a promise; false: only the async path can tell. */
   const provenNow = (req: IncomingMessage, token: string, jkt: string): boolean => {
     try {
-      return options.dpop.verifyNow({ proof: req.headers.dpop, method: req.method ?? 'POST', urls: [config.MCP_RESOURCE_URL], accessToken: token, jkt });
+      return options.dpop.verifyNow(proofOf(req, token, jkt));
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       metrics.authFailures.inc({ reason: err.error });
