@@ -17,7 +17,7 @@ interface UserRow {
   id: string;
   email: string;
   name: string;
-  password_hash: string;
+  password_hash: string | null;
   is_admin: boolean;
   disabled_ms: number | null;
   created_ms: number;
@@ -70,7 +70,8 @@ export class AccountService {
   async authenticate(email: string, password: string): Promise<User | undefined> {
     const [row] = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM app_user WHERE email = $1`, [normalizeEmail(email)]);
     const user = row && toUser(row);
-    if (!user) {
+    // An account without a local password (it signs in upstream) fails like an unknown email.
+    if (!user?.passwordHash) {
       dummyHash ??= argon2.hash(crypto.randomBytes(16).toString('hex'), ARGON2_OPTIONS);
       await argon2.verify(await dummyHash, password).catch(() => false);
       return undefined;

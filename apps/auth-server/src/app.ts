@@ -14,6 +14,8 @@ import { authorizeCompat } from './authorize-compat.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
 import { SecretBox } from './crypto-box.js';
 import { interactionRouter } from './interactions/router.js';
+import { FederatedAccounts } from './federation/accounts.js';
+import { federationRouter } from './federation/router.js';
 import { loadCookieKeys, SigningKeyStore } from './keys.js';
 import { KeyRing } from './key-ring.js';
 import { applyKeysToProvider } from './oidc/extensions/index.js';
@@ -152,7 +154,10 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   app.use(consoleRouter({ config, provider, accounts, admin }));
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
-  app.use(interactionRouter({ config, provider, db, accounts, audit, logger, redis }));
+  const signInRoutes = config.UPSTREAM_IDPS.length
+    ? federationRouter({ config, provider, db, accounts: new FederatedAccounts(db, audit), audit, logger, cookieKeys })
+    : undefined;
+  app.use(interactionRouter({ config, provider, db, accounts, audit, logger, redis, signInRoutes }));
   // A JWKS request is answered with keys at most a few seconds old (a rotation on another machine).
   app.get('/jwks', (_req, _res, next) => {
     ring.fresh(JWKS_MAX_AGE_MS).then(() => next(), () => next());

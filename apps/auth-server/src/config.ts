@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { booleanFlag, canonicalUrl, loadConfig, optionalString, portNumber } from '@mcp-gw/shared';
+import { booleanFlag, canonicalUrl, ConfigError, loadConfig, optionalString, portNumber } from '@mcp-gw/shared';
+import { loadUpstreamIdps, type UpstreamIdpConfig } from './federation/config.js';
 import { issuerPath, OWN_ROUTE_SEGMENTS } from './site-path.js';
 
 const base64Key = z
@@ -36,6 +37,11 @@ export const schema = z
     /** Cookie signing keys (comma-separated, newest first). Generated and stored when absent. */
     COOKIE_KEYS: optionalString().transform((v) => v?.split(',').map((s) => s.trim()).filter(Boolean)),
     TRUST_PROXY: booleanFlag(false),
+    /**
+     * People sign in with an email and a password kept here. false leaves only the upstream IdPs
+     * (IDP_<ID>_*): the password form is gone and its endpoint refuses.
+     */
+    LOCAL_PASSWORDS: booleanFlag(true),
     DEMO_EMAIL: optionalString().pipe(z.string().email().optional()),
     DEMO_PASSWORD: optionalString().pipe(z.string().min(8).optional()),
     /** Dynamic registrations allowed per IP per hour. */
@@ -91,10 +97,18 @@ export const schema = z
     }
   });
 
-export type AuthServerConfig = z.infer<typeof schema>;
+export type AuthServerConfig = z.infer<typeof schema> & {
+  /** Upstream OpenID Connect providers offered on the sign-in page (IDP_<ID>_* variables). */
+  UPSTREAM_IDPS: UpstreamIdpConfig[];
+};
 
 export function loadAuthServerConfig(env: Record<string, string | undefined> = process.env): AuthServerConfig {
-  return loadConfig(schema, env);
+  const config = loadConfig(schema, env);
+  const UPSTREAM_IDPS = loadUpstreamIdps(env, { production: config.NODE_ENV === 'production' });
+  if (!config.LOCAL_PASSWORDS && UPSTREAM_IDPS.length === 0) {
+    throw new ConfigError('Invalid configuration:\n  LOCAL_PASSWORDS: false needs an upstream IdP (IDP_<ID>_ISSUER, IDP_<ID>_CLIENT_ID), or nobody could sign in');
+  }
+  return { ...config, UPSTREAM_IDPS };
 }
 
 /** Every resource indicator this authorization server issues tokens for. */

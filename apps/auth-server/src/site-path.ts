@@ -15,7 +15,7 @@ export function issuerPath(issuer: string): string {
  * First segments of this server's own routes (below the issuer's path). An issuer path that begins
  * with one would be ambiguous behind a proxy that strips the prefix: refused at start (config.ts).
  */
-export const OWN_ROUTE_SEGMENTS = ['admin', 'account', 'console', 'interaction', 'assets', 'auth', 'token', 'reg', 'jwks', 'me', 'session', 'request', 'live', 'ready', '.well-known'];
+export const OWN_ROUTE_SEGMENTS = ['admin', 'account', 'console', 'interaction', 'assets', 'auth', 'token', 'reg', 'jwks', 'me', 'session', 'request', 'live', 'ready', 'federation', '.well-known'];
 
 /** The well-known documents clients look for at the host's root with the issuer's path appended (RFC 8414 §3.1, RFC 9728 §3.1). */
 const PATH_INSERTED = ['oauth-authorization-server', 'openid-configuration', 'oauth-protected-resource'];

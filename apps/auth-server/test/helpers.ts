@@ -147,7 +147,9 @@ export async function startAuthorization(
 
 export async function submitLogin(browser: Browser, loginPage: Step, email: string, password: string, csrf?: string): Promise<Step> {
   if (loginPage.kind !== 'page') throw new Error('not a page');
-  return browser.go(formActionOf(loginPage.html), { form: { csrf: csrf ?? csrfOf(loginPage.html), email, password } });
+  // The password form, not a "Continue with <IdP>" form above it.
+  const action = /<form method="post" action="([^"]+\/login)"/.exec(loginPage.html)?.[1] ?? formActionOf(loginPage.html);
+  return browser.go(action, { form: { csrf: csrf ?? csrfOf(loginPage.html), email, password } });
 }
 
 export async function decide(browser: Browser, consentPage: Step, decision: 'approve' | 'deny'): Promise<Step> {

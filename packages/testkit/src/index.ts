@@ -16,3 +16,4 @@ export {
 } from './oauth-flow.js';
 export { startDocumentServer, type DocumentServer, type DocumentRoute } from './document-server.js';
 export { localhostCertificate, startTlsProxy, type ProxyRoute, type TlsProxy } from './tls-proxy.js';
+export { startUpstreamIdp, type UpstreamIdp, type UpstreamIdpOptions, type UpstreamUser } from './upstream-idp.js';

@@ -9,9 +9,10 @@ import type { AuthServerConfig } from '../config.js';
 import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { metadataDocumentHost } from '../registration/client-id-metadata.js';
 import { createLimiter } from '../rate-limits.js';
-import { renderConsentPage, renderErrorPage, renderLoginPage } from '../views/pages.js';
+import { renderConsentPage, renderErrorPage } from '../views/pages.js';
+import { finishSignIn, sendSignInPage } from './sign-in.js';
 import { sitePath } from '../site-path.js';
-import { consentAfterSignIn, consentResult, consentStep, signInAwaitingConsent } from './consent.js';
+import { consentResult, consentStep } from './consent.js';
 
 const loginForm = z.object({
   email: z.string().trim().min(3).max(254),
@@ -26,10 +27,12 @@ interface Deps {
   audit: AuditLog;
   logger: Logger;
   redis?: unknown;
+  /** More interaction routes (upstream sign-in), mounted here so their errors render like these. */
+  signInRoutes?: express.Router;
 }
 
 /** Login and consent: the pages oidc-provider sends the browser to during an authorization request. */
-export function interactionRouter({ config, provider, db, accounts, audit, logger, redis }: Deps): express.Router {
+export function interactionRouter({ config, provider, db, accounts, audit, logger, redis, signInRoutes }: Deps): express.Router {
   const router = express.Router();
   const secure = config.ISSUER.startsWith('https://');
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
@@ -71,11 +74,9 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       }
       if (details.prompt.name === 'consent' && !consent) return void sendError(res, 400, 'invalid_request', 'There is nothing to approve in this step.');
       const { name, redirectHost, client, registration, documentHost } = await clientInfo(clientId, { withRegistration: consent !== undefined });
+      if (!consent) return void sendSignInPage(req, res, config, { uid: details.uid, clientName: name });
       const csrfToken = issueCsrfToken(req, res, secure);
       res.set('Cache-Control', 'no-store');
-      if (!consent) {
-        return void res.type('html').send(renderLoginPage({ action: sitePath(`/interaction/${details.uid}/login`), csrfToken, clientName: name }));
-      }
       const account = await accounts.find(consent.accountId);
       const resourceScopes = consent.missingResourceScopes;
       const resources = Object.keys(resourceScopes).length ? Object.keys(resourceScopes) : [String(details.params.resource ?? config.MCP_RESOURCE_URL)];
@@ -116,9 +117,11 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       // The client's name is only needed to show the form again.
       const rerender = async (status: number, error: string, email?: string) => {
         const { name } = await clientInfo(String(details.params.client_id));
-        const csrfToken = issueCsrfToken(req, res, secure);
-        res.status(status).type('html').send(renderLoginPage({ action: sitePath(`/interaction/${details.uid}/login`), csrfToken, clientName: name, email, error }));
+        sendSignInPage(req, res, config, { uid: details.uid, clientName: name, status, error, email });
       };
+      if (!config.LOCAL_PASSWORDS) {
+        return void (await rerender(403, `Password sign-in is turned off here. Continue with ${config.UPSTREAM_IDPS.map((i) => i.label).join(' or ')}.`));
+      }
       const parsed = loginForm.safeParse(req.body);
       if (!parsed.success) return void (await rerender(400, 'Enter your email address and password.'));
       const email = parsed.data.email.toLowerCase();
@@ -140,13 +143,7 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       }
       await perAccount.delete(email).catch(() => {});
       void audit.record({ actorType: 'user', actorId: user.id, action: 'login.succeeded', ip, clientId: String(details.params.client_id) });
-      const consent = await consentAfterSignIn(details, user.id, { provider, config, db });
-      if (consent) {
-        // The consent page follows on this interaction (see consent.ts); the sign-in waits for its answer.
-        await provider.interactionResult(req, res, signInAwaitingConsent(consent), { mergeWithLastSubmission: false });
-        return void res.redirect(303, sitePath(`/interaction/${details.uid}`));
-      }
-      await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+      await finishSignIn(req, res, details, user.id, { provider, config, db });
     } catch (err) {
       next(err);
     }
@@ -211,6 +208,8 @@ export function interactionRouter({ config, provider, db, accounts, audit, logge
       next(err);
     }
   });
+
+  if (signInRoutes) router.use(signInRoutes);
 
   // oidc-provider's interaction errors (expired or missing interaction cookie) as a page, not a stack.
   router.use('/interaction', (err: Error & { status?: number; error?: string; error_description?: string }, _req: Request, res: Response, next: NextFunction) => {

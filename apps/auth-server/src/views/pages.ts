@@ -22,23 +22,38 @@ export interface LoginPageModel {
   clientName: string;
   email?: string;
   error?: string;
+  /** The password form; false when LOCAL_PASSWORDS=false leaves only the upstream IdPs. */
+  passwords?: boolean;
+  /** "Continue with <label>" buttons, one form each (POST with the CSRF token). */
+  upstream?: { label: string; action: string }[];
 }
 
 export function renderLoginPage(m: LoginPageModel): string {
+  const passwords = m.passwords ?? true;
+  const upstream = m.upstream ?? [];
   return layout(
     'Sign in',
     html`<div class="card">
   <h1>Sign in</h1>
   <p class="lead">to continue to <strong>${m.clientName}</strong></p>
   ${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
-  <form method="post" action="${m.action}" autocomplete="on">
+  ${upstream.map(
+    (idp) => html`<form method="post" action="${idp.action}" class="upstream">
+    <input type="hidden" name="csrf" value="${m.csrfToken}">
+    <button class="${passwords ? 'secondary' : 'primary'} wide" type="submit">Continue with ${idp.label}</button>
+  </form>`,
+  )}
+  ${upstream.length && passwords ? html`<p class="divider">or</p>` : ''}
+  ${passwords
+    ? html`<form method="post" action="${m.action}" autocomplete="on">
     <input type="hidden" name="csrf" value="${m.csrfToken}">
     <label for="email">Email</label>
-    <input id="email" name="email" type="email" required maxlength="254" autocomplete="username" autofocus value="${m.email ?? ''}">
+    <input id="email" name="email" type="email" required maxlength="254" autocomplete="username"${raw(upstream.length ? '' : ' autofocus')} value="${m.email ?? ''}">
     <label for="password">Password</label>
     <input id="password" name="password" type="password" required maxlength="1024" autocomplete="current-password">
     <div class="actions"><button class="primary" type="submit">Sign in</button></div>
-  </form>
+  </form>`
+    : ''}
 </div>`,
   );
 }

@@ -56,5 +56,9 @@ pre { background:var(--bg); border:1px solid var(--line); border-radius:8px; pad
 form.inline { display:inline; }
 form.inline button { flex:none; min-width:0; padding:6px 10px; }
 .table-wrap { overflow-x:auto; }
+form.upstream { margin: 0 0 10px; }
+button.wide { width:100%; }
+p.divider { display:flex; align-items:center; gap:12px; color:var(--muted); margin: 18px 0 4px; font-size:.9rem; }
+p.divider::before, p.divider::after { content:""; flex:1; border-top:1px solid var(--line); }
 @media (max-width: 480px) { main { margin: 2vh auto; } .card { padding:20px; } .actions { flex-direction: column-reverse; } }
 `;
