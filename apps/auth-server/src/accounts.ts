@@ -10,7 +10,7 @@ export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeC
 
 // The two lookups every sign-in and every authorization step makes, in SQL: through Prisma they cost
 // several times more on the embedded database.
-const USER_COLUMNS = `id, email, name, password_hash, is_admin, ${sqlEpochMs('disabled_at')} AS disabled_ms,
+const USER_COLUMNS = `id, email, name, password_hash, is_admin, kind, ${sqlEpochMs('disabled_at')} AS disabled_ms,
   ${sqlEpochMs('created_at')} AS created_ms, ${sqlEpochMs('updated_at')} AS updated_ms, ${sqlEpochMs('last_login_at')} AS last_login_ms`;
 
 interface UserRow {
@@ -19,6 +19,7 @@ interface UserRow {
   name: string;
   password_hash: string | null;
   is_admin: boolean;
+  kind: string;
   disabled_ms: number | null;
   created_ms: number;
   updated_ms: number;
@@ -33,6 +34,7 @@ function toUser(row: UserRow): User {
     name: row.name,
     passwordHash: row.password_hash,
     isAdmin: row.is_admin,
+    kind: row.kind,
     disabledAt: dateOrNull(row.disabled_ms),
     createdAt: new Date(row.created_ms),
     updatedAt: new Date(row.updated_ms),

@@ -33,11 +33,14 @@ import { oauthError, registrationRouter } from './registration/router.js';
 import { APP_CSS } from './views/styles.js';
 import { renderHomePage } from './views/home.js';
 import { renderErrorPage } from './views/pages.js';
+import { ServiceClientRegistry } from './service-clients/registry.js';
 
 export interface AuthApp {
   app: express.Express;
   admin: AdminService;
   provider: Provider;
+  /** Machine clients (client_credentials) and their service principals. */
+  serviceClients: ServiceClientRegistry;
   accounts: AccountService;
   audit: AuditLog;
   keys: SigningKeyStore;
@@ -71,7 +74,8 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const accounts = new AccountService(db);
   const audit = new AuditLog(db, logger);
   const publisher = createRevocationPublisher(redis as never, logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS, owner: revocationsToOwner(db) });
-  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher, audit });
+  const serviceClients = new ServiceClientRegistry(db, config, audit);
+  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher, audit, serviceClients });
   trackRegistrations({ provider, db, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.
@@ -150,8 +154,8 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
       resource_name: 'Authorization server admin API',
     });
   });
-  app.use(adminApiRouter({ admin, accounts, verifier: adminVerifier, resource: adminApiResource(config) }));
-  app.use(consoleRouter({ config, provider, accounts, admin }));
+  app.use(adminApiRouter({ admin, accounts, serviceClients, verifier: adminVerifier, resource: adminApiResource(config) }));
+  app.use(consoleRouter({ config, provider, accounts, admin, serviceClients }));
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
   const signInRoutes = config.UPSTREAM_IDPS.length
@@ -194,6 +198,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   return {
     app: mountAtIssuerPath(app, config),
     admin,
+    serviceClients,
     provider,
     accounts,
     audit,

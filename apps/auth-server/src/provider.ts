@@ -15,6 +15,8 @@ import { issuerPath } from './site-path.js';
 import { installOidcExtensions, RefreshSuccessors } from './oidc/extensions/index.js';
 import { auditIssuedTokens } from './token-audit.js';
 import type { RevocationPublisher } from './revocation-bus.js';
+import { registerClientCredentialsGrant } from './service-clients/client-credentials-grant.js';
+import type { ServiceClientRegistry } from './service-clients/registry.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -27,12 +29,25 @@ export interface ProviderDeps {
   revocations?: RevocationPublisher;
   /** Records access tokens revoked by their clients (RFC 7009). */
   audit?: AuditLog;
+  /** Who may use client_credentials, as whom, with what. */
+  serviceClients: ServiceClientRegistry;
 }
 
-export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations, audit }: ProviderDeps): Provider {
+export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations, audit, serviceClients }: ProviderDeps): Provider {
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
   const secure = config.ISSUER.startsWith('https://');
+  const resourceServerInfo = async (resourceIndicator: string) => {
+    const scopes = resourceServerScopes(config, resourceIndicator);
+    if (!scopes) throw new errors.InvalidTarget(`unknown resource: this server issues tokens for ${[...mcpResources, adminResource].join(', ')}`);
+    return {
+      audience: resourceIndicator.replace(/\/+$/, ''),
+      accessTokenFormat: 'jwt' as const,
+      accessTokenTTL: config.ACCESS_TOKEN_TTL,
+      jwt: { sign: { alg: 'RS256' as const } },
+      scope: scopes.join(' '),
+    };
+  };
 
   const configuration: Configuration = {
     adapter: oidcAdapterFactory(db, {
@@ -78,7 +93,8 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
     scopes: OIDC_CONFIGURED_SCOPES,
     claims: OIDC_CLAIMS,
     responseTypes: ['code'],
-    clientAuthMethods: [...SUPPORTED_AUTH_METHODS],
+    // private_key_jwt: service clients (registered by an administrator; open registration offers the others).
+    clientAuthMethods: [...SUPPORTED_AUTH_METHODS, 'private_key_jwt'],
     pkce: { required: () => true },
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
@@ -144,17 +160,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
         enabled: true,
         defaultResource: async (_ctx, client) => (client?.clientId === CONSOLE_CLIENT_ID ? undefined : config.MCP_RESOURCE_URL),
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, resourceIndicator) => {
-          const scopes = resourceServerScopes(config, resourceIndicator);
-          if (!scopes) throw new errors.InvalidTarget(`unknown resource: this server issues tokens for ${[...mcpResources, adminResource].join(', ')}`);
-          return {
-            audience: resourceIndicator.replace(/\/+$/, ''),
-            accessTokenFormat: 'jwt' as const,
-            accessTokenTTL: config.ACCESS_TOKEN_TTL,
-            jwt: { sign: { alg: 'RS256' as const } },
-            scope: scopes.join(' '),
-          };
-        },
+        getResourceServerInfo: async (_ctx, resourceIndicator) => resourceServerInfo(resourceIndicator),
       },
     },
     renderError: async (ctx: KoaContextWithOIDC, out) => {
@@ -182,6 +188,11 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
   // Successor ids of rotated refresh tokens are keyed by KEY_ENCRYPTION_KEY (in development without one, the cookie keys).
   const successorKey = config.KEY_ENCRYPTION_KEY ? Buffer.from(config.KEY_ENCRYPTION_KEY, 'base64') : cookieKeys[0]!;
   if (audit) auditIssuedTokens(provider, audit);
+  registerClientCredentialsGrant(provider, {
+    registry: serviceClients,
+    defaultResource: config.MCP_RESOURCE_URL,
+    resourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
+  });
   installOidcExtensions(provider, {
     issuer: config.ISSUER,
     keys,

@@ -618,6 +618,99 @@ describe('admin JSON API', () => {
   const revocations = () => prisma().auditEvent.count({ where: { action: { in: ['client.revoked', 'grant.revoked'] } } });
 });
 
+describe('service clients in the admin area', () => {
+  let browser: Browser;
+  let jwks: string;
+
+  beforeAll(async () => {
+    await prisma().project.upsert({ where: { key: 'OPS' }, create: { key: 'OPS', name: 'Operations' }, update: {} });
+    browser = (await signIn(admin)).browser;
+    const { generateKeyPair, exportJWK } = await import('jose');
+    jwks = JSON.stringify({ keys: [{ ...(await exportJWK((await generateKeyPair('ES256')).publicKey)), kid: 'k1' }] });
+  });
+
+  it('creates one from the page, shows its client id once, and lists it', async () => {
+    const list = await page(browser, '/admin/service-clients');
+    expect(list.status).toBe(200);
+    const created = await browser.go('/admin/service-clients', { form: { csrf: csrfOf(list.html), name: 'Page bot', projects: 'ops', scope: 'tickets:read', method: 'private_key_jwt', jwks } });
+    if (created.kind !== 'page') throw new Error('expected a page');
+    expect(created.status).toBe(201);
+    const clientId = /<code>(svc_[\w-]+)<\/code>/.exec(created.html)?.[1];
+    expect(clientId).toBeTruthy();
+    const again = await page(browser, '/admin/service-clients');
+    expect(again.html).toContain(clientId!);
+    expect(again.html).toContain('<code>OPS</code>');
+    expect(await clientExists(clientId!)).toBe(true);
+  });
+
+  it("a secret client's secret is shown on the page right after creation", async () => {
+    const list = await page(browser, '/admin/service-clients');
+    const created = await browser.go('/admin/service-clients', { form: { csrf: csrfOf(list.html), name: 'Secret bot', projects: 'OPS', scope: 'tickets:read', method: 'client_secret_basic' } });
+    if (created.kind !== 'page') throw new Error('expected a page');
+    expect(created.status).toBe(201);
+    expect(created.html).toMatch(/client_secret<\/dt><dd><code>[\w-]{40,}<\/code>/);
+  });
+
+  it('refuses a bad form with the reason and the form kept, creating nothing', async () => {
+    const before = await prisma().user.count();
+    const list = await page(browser, '/admin/service-clients');
+    const refused = await browser.go('/admin/service-clients', { form: { csrf: csrfOf(list.html), name: 'Broken bot', projects: 'NOPE', scope: 'tickets:read', method: 'private_key_jwt', jwks } });
+    if (refused.kind !== 'page') throw new Error('expected a page');
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain('no project NOPE');
+    expect(refused.html).toContain('value="Broken bot"');
+    const badJson = await browser.go('/admin/service-clients', { form: { csrf: csrfOf(list.html), name: 'Broken bot', projects: 'OPS', scope: 'tickets:read', method: 'private_key_jwt', jwks: '{not json' } });
+    if (badJson.kind !== 'page') throw new Error('expected a page');
+    expect(badJson.status).toBe(400);
+    expect(badJson.html).toContain('not valid JSON');
+    expect(await prisma().user.count()).toBe(before);
+  });
+
+  it('refuses a form without the CSRF token, and a non-administrator', async () => {
+    const forged = await browser.go('/admin/service-clients', { form: { name: 'Forged', projects: 'OPS', scope: 'tickets:read', method: 'client_secret_basic' } });
+    expect(forged.kind === 'page' && forged.status).toBe(403);
+    const bobBrowser = (await signIn(bob, '/account')).browser;
+    expect((await page(bobBrowser, '/admin/service-clients')).status).toBe(403);
+  });
+
+  it('the API creates and lists them; bad bodies get invalid_request', async () => {
+    const { tokens } = await adminApiToken(admin);
+    const post = (body: unknown, raw?: string) =>
+      fetch(`${issuer()}/admin/api/service-clients`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) });
+    const created = await post({ name: 'API bot', projects: ['OPS'], scopes: ['tickets:read', 'tickets:write'], token_endpoint_auth_method: 'client_secret_basic' });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { client_id: string; client_secret: string; principal_id: string };
+    expect(body.client_secret).toMatch(/^[\w-]{40,}$/);
+    const listed = (await (await api('/service-clients', tokens.access_token)).json()) as { service_clients: { clientId: string; scopes: string[] }[] };
+    expect(listed.service_clients.find((c) => c.clientId === body.client_id)?.scopes).toEqual(['tickets:read', 'tickets:write']);
+    for (const [bad, why] of [
+      [{ name: 'x', projects: ['OPS'], scopes: ['tickets:read'], token_endpoint_auth_method: 'private_key_jwt' }, /jwks/],
+      [{ name: 'x', projects: ['OPS'], scopes: ['admin'], token_endpoint_auth_method: 'client_secret_basic' }, /unknown scope admin/],
+      [{ name: 'x', projects: ['OPS'], scopes: ['tickets:read'], token_endpoint_auth_method: 'none' }, /token_endpoint_auth_method/],
+    ] as const) {
+      const res = await post(bad);
+      expect(res.status).toBe(400);
+      const error = (await res.json()) as { error: string; error_description: string };
+      expect(error.error).toBe('invalid_request');
+      expect(error.error_description).toMatch(why);
+    }
+    const malformed = await post(undefined, '{"name":');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: string }).error).toBe('invalid_request');
+  });
+
+  it('the users page and the API show how each account signs in', async () => {
+    const users = await page(browser, '/admin/users');
+    const rowOf = (text: string) => users.html.split('<tbody>')[1]!.split('<tr>').find((r) => r.includes(text))!;
+    expect(rowOf(bob.email)).toContain('<td>password</td>');
+    expect(rowOf('Page bot')).toContain('service principal');
+    const { tokens } = await adminApiToken(admin);
+    const listed = (await (await api('/users', tokens.access_token)).json()) as { users: { email: string; kind: string; localLogin: boolean; identities: unknown[] }[] };
+    expect(listed.users.find((u) => u.email === bob.email)).toMatchObject({ kind: 'person', localLogin: true, identities: [] });
+    expect(JSON.stringify(listed)).not.toContain('passwordHash');
+  });
+});
+
 describe('registration hygiene', () => {
   it('purgeUnusedClients deletes registrations never used within CLIENT_UNUSED_TTL (audited), keeps used and recent ones', async () => {
     const stale = await newClient('Abandoned registration');

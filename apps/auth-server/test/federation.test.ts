@@ -158,6 +158,19 @@ describe('upstream OpenID Connect sign-in', () => {
     expect(isConsentPage(await submitLogin(start.browser, start.step, suite.as.user.email, suite.as.user.password))).toBe(true);
   });
 
+  it('the administrator sees which IdP each account signs in through (users page and API)', async () => {
+    const listed = await suite.as.running.admin.listUsers();
+    expect(listed.find((u) => u.email === 'carol@corp.example')).toMatchObject({ kind: 'person', localLogin: false, identities: [{ provider: 'corp', email: 'carol@corp.example' }] });
+    expect(listed.find((u) => u.email === 'alice@example.com')).toMatchObject({ localLogin: true, identities: [{ provider: 'corp' }] });
+    const browser = new Browser(suite.as.issuer);
+    let step = await browser.go('/console/login?return_to=%2Fadmin%2Fusers');
+    step = await submitLogin(browser, step, suite.as.user.email, suite.as.user.password);
+    const users = page(step.kind === 'page' && step.url.pathname === '/admin/users' ? step : await browser.go('/admin/users'));
+    const carolRow = users.html.split('<tr>').find((r) => r.includes('carol@corp.example'))!;
+    expect(carolRow).toContain('<code>corp</code>');
+    expect(carolRow).not.toContain('password');
+  });
+
   it('applies a claim rule (groups=mcp-users) and reads claims from the ID token', async () => {
     const ok = await signInUpstream({ idp: 'entra', login: 'entra-gina', password: 'gina-pw' });
     expect(isConsentPage(ok.step)).toBe(true);

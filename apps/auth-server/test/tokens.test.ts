@@ -33,13 +33,19 @@ describe('token endpoint', () => {
   describe('grant types', () => {
     it.each([
       ['password', { username: 'alice@example.com', password: 'x' }],
-      ['client_credentials', {}],
       ['urn:ietf:params:oauth:grant-type:device_code', { device_code: 'x' }],
       ['implicit', {}],
     ])('refuses grant_type=%s with unsupported_grant_type', async (grantType, extra) => {
       const { status, body } = await tokenRequest(suite.as.issuer, { grant_type: grantType, client_id: client.client_id, ...extra });
       expect(status).toBe(400);
       expect(body.error).toBe('unsupported_grant_type');
+    });
+
+    it('refuses client_credentials to a client an administrator did not register for it', async () => {
+      const { status, body } = await tokenRequest(suite.as.issuer, { grant_type: 'client_credentials', client_id: client.client_id });
+      expect(status).toBe(400);
+      expect(body.error).toBe('invalid_request');
+      expect(body.error_description).toBe('requested grant type is not allowed for this client');
     });
   });
 

@@ -9,6 +9,8 @@ import { NotFound, type AdminService } from './service.js';
 import { unconfirmedNotice } from '../revocation-bus.js';
 import { CONSOLE_CALLBACK_PATH, consoleLoginUrl, currentUser, safeReturnPath } from './session.js';
 import { cookiePath, innerPath, sitePath } from '../site-path.js';
+import { ServiceClientError, type ServiceClientRegistry } from '../service-clients/registry.js';
+import { EMPTY_SERVICE_CLIENT_FORM, serviceClientCreatedPage, serviceClientsPage, type ServiceClientForm } from './service-client-views.js';
 import { accountPage, auditPage, clientDetailPage, clientsPage, confirmRevokeClientPage, confirmRevokeGrantPage, usersPage } from './views.js';
 
 interface Deps {
@@ -16,6 +18,7 @@ interface Deps {
   provider: Provider;
   accounts: AccountService;
   admin: AdminService;
+  serviceClients: ServiceClientRegistry;
 }
 
 type Authed = Request & { user: User };
@@ -25,7 +28,7 @@ type Authed = Request & { user: User };
  * (/account), server-rendered, signed in through the same login page, every change behind a CSRF
  * token and a confirmation.
  */
-export function consoleRouter({ config, provider, accounts, admin }: Deps): express.Router {
+export function consoleRouter({ config, provider, accounts, admin, serviceClients }: Deps): express.Router {
   const router = express.Router();
   const secure = config.ISSUER.startsWith('https://');
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
@@ -161,6 +164,57 @@ export function consoleRouter({ config, provider, accounts, admin }: Deps): expr
       res.type('html').send(usersPage(view(req), issueCsrfToken(req, res, secure), await admin.listUsers()));
     } catch (err) {
       next(err);
+    }
+  });
+
+  router.get('/admin/service-clients', signedIn, adminOnly, async (req, res, next) => {
+    try {
+      res.type('html').send(serviceClientsPage(view(req), issueCsrfToken(req, res, secure), await serviceClients.list(), EMPTY_SERVICE_CLIENT_FORM));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // A pasted JWKS needs more room than the other forms.
+  const keyForm = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 });
+  router.post('/admin/service-clients', signedIn, adminOnly, keyForm, csrf, async (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, string | string[] | undefined>;
+    const one = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
+    const form: ServiceClientForm = {
+      name: one('name'),
+      projects: one('projects'),
+      scopes: ([] as string[]).concat(body.scope ?? []),
+      method: one('method') === 'client_secret_basic' ? 'client_secret_basic' : 'private_key_jwt',
+      jwks: one('jwks').trim(),
+      jwksUri: one('jwks_uri').trim(),
+    };
+    try {
+      let auth: Parameters<ServiceClientRegistry['create']>[0]['auth'] = { method: 'client_secret_basic' };
+      if (form.method === 'private_key_jwt') {
+        if (!form.jwks === !form.jwksUri) throw new ServiceClientError('give the client’s public JWKS or its JWKS URI (one of them)');
+        if (form.jwksUri) auth = { method: 'private_key_jwt', jwksUri: form.jwksUri };
+        else {
+          let jwks: unknown;
+          try {
+            jwks = JSON.parse(form.jwks);
+          } catch {
+            throw new ServiceClientError('the JWKS is not valid JSON');
+          }
+          auth = { method: 'private_key_jwt', jwks: jwks as never };
+        }
+      }
+      const created = await serviceClients.create({ name: form.name, projects: [form.projects], scopes: form.scopes, auth }, actor(req));
+      res.status(201).type('html').send(
+        serviceClientCreatedPage(view(req), issueCsrfToken(req, res, secure), {
+          ...created,
+          name: form.name.trim(),
+          tokenEndpoint: `${config.ISSUER}/token`,
+          resource: config.MCP_RESOURCE_URL,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ServiceClientError)) return next(err);
+      res.status(400).type('html').send(serviceClientsPage(view(req), issueCsrfToken(req, res, secure), await serviceClients.list(), form, err.message));
     }
   });
 

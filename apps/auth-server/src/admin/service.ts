@@ -204,11 +204,24 @@ export class AdminService {
     return { servers };
   }
 
-  listUsers() {
-    return this.prisma.user.findMany({
+  /** Every account, with how it signs in (password, upstream IdPs) and whether it is a service principal. */
+  async listUsers() {
+    const users = await this.prisma.user.findMany({
       orderBy: { createdAt: 'asc' },
-      select: { id: true, email: true, name: true, isAdmin: true, disabledAt: true, createdAt: true, lastLoginAt: true },
+      select: {
+        id: true,
+        email: true,
+        name: true,
+        isAdmin: true,
+        kind: true,
+        disabledAt: true,
+        createdAt: true,
+        lastLoginAt: true,
+        passwordHash: true,
+        identities: { select: { provider: true, email: true, lastLoginAt: true }, orderBy: { createdAt: 'asc' } },
+      },
     });
+    return users.map(({ passwordHash, ...u }) => ({ ...u, localLogin: passwordHash !== null }));
   }
 
   async listAudit(filter: { action?: string; clientId?: string; actorId?: string; outcome?: string; before?: bigint; limit?: number }) {

@@ -9,11 +9,11 @@ export interface PageUser {
   isAdmin: boolean;
 }
 
-function shell(title: string, user: PageUser, csrfToken: string, body: RawHtml): string {
+export function shell(title: string, user: PageUser, csrfToken: string, body: RawHtml): string {
   return layout(
     title,
     html`<nav class="top" aria-label="Main">
-  ${user.isAdmin ? html`<a href="${sitePath('/admin')}">Clients</a><a href="${sitePath('/admin/audit')}">Audit trail</a><a href="${sitePath('/admin/users')}">Users</a>` : ''}
+  ${user.isAdmin ? html`<a href="${sitePath('/admin')}">Clients</a><a href="${sitePath('/admin/audit')}">Audit trail</a><a href="${sitePath('/admin/users')}">Users</a><a href="${sitePath('/admin/service-clients')}">Service clients</a>` : ''}
   <a href="${sitePath('/account')}">Connected apps</a>
   <span class="spacer"></span>
   <small>${user.email}</small>
@@ -24,7 +24,7 @@ function shell(title: string, user: PageUser, csrfToken: string, body: RawHtml):
   );
 }
 
-const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '—');
+export const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '—');
 
 export function clientsPage(user: PageUser, csrfToken: string, clients: ClientSummary[], search: string, flash?: string): string {
   return shell(
@@ -184,19 +184,36 @@ ${next ? html`<div class="actions"><a class="button" href="${next}">Older events
   );
 }
 
-export function usersPage(
-  user: PageUser,
-  csrfToken: string,
-  users: { id: string; email: string; name: string; isAdmin: boolean; disabledAt: Date | null; createdAt: Date; lastLoginAt: Date | null }[],
-): string {
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+  kind: string;
+  disabledAt: Date | null;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+  /** The upstream IdPs this account signs in through (IDP_<ID>_*), with the address each one gave. */
+  identities: { provider: string; email: string | null; lastLoginAt: Date | null }[];
+  localLogin: boolean;
+}
+
+/** How an account signs in: its password, its IdPs, or (a service principal) not at all. */
+function signsInWith(u: UserRow): RawHtml {
+  if (u.kind === 'service') return html`<small>service principal (client credentials)</small>`;
+  const ways = [...(u.localLogin ? [html`password`] : []), ...u.identities.map((i) => html`<code>${i.provider}</code>${i.email && i.email !== u.email ? html` <small>as ${i.email}</small>` : ''}`)];
+  return ways.length ? html`${ways.map((w, i) => html`${i ? html`<br>` : ''}${w}`)}` : html`<small>nothing yet</small>`;
+}
+
+export function usersPage(user: PageUser, csrfToken: string, users: UserRow[]): string {
   return shell(
     'Users',
     user,
     csrfToken,
-    html`<h1>Users</h1><p class="lead">Add users with <code>pnpm admin users add &lt;email&gt; [--admin]</code>.</p>
-<div class="table-wrap"><table><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Status</th><th>Created</th><th>Last sign-in</th><th></th></tr></thead>
+    html`<h1>Users</h1><p class="lead">Add users with <code>pnpm admin users add &lt;email&gt; [--admin]</code>, or let them sign in through a configured identity provider.</p>
+<div class="table-wrap"><table><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Signs in with</th><th>Status</th><th>Created</th><th>Last sign-in</th><th></th></tr></thead>
 <tbody>${users.map(
-      (u) => html`<tr><td>${u.email}</td><td>${u.name}</td><td>${u.isAdmin ? 'admin' : 'user'}</td><td>${u.disabledAt ? 'disabled' : 'active'}</td>
+      (u) => html`<tr><td>${u.email}</td><td>${u.name}</td><td>${u.kind === 'service' ? 'service' : u.isAdmin ? 'admin' : 'user'}</td><td>${signsInWith(u)}</td><td>${u.disabledAt ? 'disabled' : 'active'}</td>
 <td>${when(u.createdAt.toISOString())}</td><td>${when(u.lastLoginAt?.toISOString() ?? null)}</td>
 <td><a href="${sitePath('/admin/audit?actor=')}${encodeURIComponent(u.id)}">Activity</a></td></tr>`,
     )}</tbody></table></div>`,

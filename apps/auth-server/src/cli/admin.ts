@@ -14,6 +14,7 @@ import { AdminService, NotFound } from '../admin/service.js';
 import { createRevocationPublisher, unconfirmedNotice, type RevocationDelivery } from '../revocation-bus.js';
 import { closeRedis, connectRedis } from '../redis.js';
 import { ownerNotices, revocationsToOwner } from '../owner-notices.js';
+import { ServiceClientError, ServiceClientRegistry, type ServiceClientAuth } from '../service-clients/registry.js';
 
 const USAGE = `Usage: pnpm admin <command>
 
@@ -26,6 +27,10 @@ const USAGE = `Usage: pnpm admin <command>
   clients revoke <client_id>                   Delete a client and every grant and token issued to it
   clients purge-unused                         Purge dynamic registrations never used / idle (see CLIENT_*_TTL)
   grants list [--client ID] [--user EMAIL]     List grants
+  service-clients list                         List service clients (client_credentials) and their principals
+  service-clients add <name> --projects KEYS --scopes SCOPES (--jwks-file F | --jwks-uri URL | --secret)
+                                               Register a service client acting as a new service principal
+                                               (revoke it with clients revoke <client_id>)
   grants revoke <grant_id>                     Revoke one grant and its tokens
   keys list                                    List signing keys
   keys rotate                                  New signing key; old ones stay published for tokens already issued
@@ -52,7 +57,7 @@ async function readPassword(): Promise<string> {
  * leading dash is an id, passed as a positional (after `--`); a string option's value is attached.
  */
 function idsAsPositionals(argv: string[]): string[] {
-  const takesValue = new Set(['--name', '--older-than-days', '--search', '--client', '--user']);
+  const takesValue = new Set(['--name', '--older-than-days', '--search', '--client', '--user', '--projects', '--scopes', '--jwks-file', '--jwks-uri', '--resource']);
   const out: string[] = [];
   const ids: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -79,6 +84,12 @@ export async function runAdminCli(argv: string[]): Promise<number> {
       search: { type: 'string' },
       client: { type: 'string' },
       user: { type: 'string' },
+      projects: { type: 'string' },
+      scopes: { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      resource: { type: 'string' },
+      secret: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -106,8 +117,20 @@ export async function runAdminCli(argv: string[]): Promise<number> {
     const print = (rows: unknown) => (values.json ? console.log(JSON.stringify(rows, null, 2)) : console.table(rows));
     switch (`${group} ${command ?? ''}`.trim()) {
       case 'users list': {
-        const users = await prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
-        console.table(users.map((u) => ({ email: u.email, name: u.name, admin: u.isAdmin, disabled: !!u.disabledAt, created: u.createdAt.toISOString(), last_login: u.lastLoginAt?.toISOString() ?? '' })));
+        const users = await adminService.listUsers();
+        print(
+          values.json
+            ? users
+            : users.map((u) => ({
+                email: u.email,
+                name: u.name,
+                role: u.kind === 'service' ? 'service' : u.isAdmin ? 'admin' : 'user',
+                signs_in_with: u.kind === 'service' ? 'client credentials' : [...(u.localLogin ? ['password'] : []), ...u.identities.map((i) => `idp:${i.provider}`)].join(' '),
+                disabled: !!u.disabledAt,
+                created: u.createdAt.toISOString(),
+                last_login: u.lastLoginAt?.toISOString() ?? '',
+              })),
+        );
         return 0;
       }
       case 'users add': {
@@ -168,6 +191,36 @@ export async function runAdminCli(argv: string[]): Promise<number> {
         if (!arg) throw new UsageError('grants revoke needs a grant_id');
         const result = await adminService.revokeGrant(arg, { type: 'admin', id: actor.actorId });
         console.log(`revoked grant ${arg}${confirmations(result.servers)}`);
+        return 0;
+      }
+      case 'service-clients list': {
+        const clients = await new ServiceClientRegistry(db, config, audit).list();
+        print(values.json ? clients : clients.map((c) => ({ client_id: c.clientId, name: c.name, auth: c.authMethod, projects: c.projects.join(' '), scopes: c.scopes.join(' '), disabled: c.disabled, created: c.createdAt, last_used: c.lastUsedAt ?? '' })));
+        return 0;
+      }
+      case 'service-clients add': {
+        if (!arg) throw new UsageError('service-clients add needs a name');
+        const ways = [values['jwks-file'], values['jwks-uri'], values.secret].filter(Boolean).length;
+        if (ways !== 1) throw new UsageError('give exactly one of --jwks-file, --jwks-uri or --secret');
+        let auth: ServiceClientAuth = { method: 'client_secret_basic' };
+        if (values['jwks-uri']) auth = { method: 'private_key_jwt', jwksUri: values['jwks-uri'] };
+        if (values['jwks-file']) {
+          try {
+            auth = { method: 'private_key_jwt', jwks: JSON.parse(fs.readFileSync(values['jwks-file'], 'utf8')) };
+          } catch (err) {
+            throw new UsageError(`cannot read a JWKS from ${values['jwks-file']}: ${(err as Error).message}`);
+          }
+        }
+        const created = await new ServiceClientRegistry(db, config, audit).create(
+          { name: arg, projects: [values.projects ?? ''], scopes: [values.scopes ?? ''], resource: values.resource, auth },
+          { type: 'admin', id: actor.actorId },
+        );
+        if (values.json) console.log(JSON.stringify({ client_id: created.clientId, client_secret: created.clientSecret, principal_id: created.principalId }, null, 2));
+        else {
+          console.log(`added service client ${arg}: client_id ${created.clientId} (service principal ${created.principalId})`);
+          if (created.clientSecret) console.log(`client_secret ${created.clientSecret}\n(shown once: it is stored hashed)`);
+          console.log(`token: POST ${config.ISSUER}/token grant_type=client_credentials resource=${values.resource ?? config.MCP_RESOURCE_URL}`);
+        }
         return 0;
       }
       case 'keys list': {
@@ -234,7 +287,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   runAdminCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      if (err instanceof NotFound) console.error(err.message);
+      if (err instanceof NotFound || err instanceof ServiceClientError) console.error(err.message);
       else if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
       else if (err instanceof ConfigError) console.error(err.message);
       else console.error(`error: ${(err as Error).message}`);

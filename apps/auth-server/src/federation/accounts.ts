@@ -52,6 +52,8 @@ export class FederatedAccounts {
     const existing = await prisma.user.findUnique({ where: { email } });
     if (existing) {
       this.refuseDisabled(existing, idp);
+      // A service principal's address is ours to choose: no person may sign in as one.
+      if (existing.kind !== 'person') throw new FederationError('service_account', `${email} is a service account here; people cannot sign in as one. Ask your administrator.`);
       // An address the IdP has not vouched for could be anyone's: it may not take over an account.
       if (person.emailVerified !== true && !idp.trustEmail) {
         throw new FederationError('link_needs_verified_email', `An account for ${email} already exists, and ${idp.label} does not confirm this address is verified. Ask your administrator to link your account.`);

@@ -61,6 +61,10 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
     if (!Array.isArray(metadata.grant_types) || metadata.grant_types.some((g) => typeof g !== 'string')) {
       throw new RegistrationError('invalid_client_metadata', 'grant_types must be an array of strings');
     }
+    // A machine client acts without a person: only an administrator may create one (and decide as whom).
+    if (metadata.grant_types.includes('client_credentials')) {
+      throw new RegistrationError('invalid_client_metadata', 'client_credentials clients are registered by an administrator (pnpm admin service-clients add), not by dynamic registration');
+    }
     const kept = metadata.grant_types.filter((g: string) => (SUPPORTED_GRANT_TYPES as readonly string[]).includes(g));
     const dropped = metadata.grant_types.filter((g: string) => !kept.includes(g));
     if (dropped.length) adjustments.push(`dropped unsupported grant_types: ${dropped.join(', ')}`);

@@ -13,8 +13,11 @@ h1 { font-size:1.35rem; margin:0 0 4px; }
 h2 { font-size:1.05rem; margin:24px 0 8px; }
 p.lead { color:var(--muted); margin:0 0 20px; }
 label { display:block; font-weight:600; margin:14px 0 6px; }
-input[type=email], input[type=password], input[type=text], select { width:100%; padding:10px 12px; font:inherit; color:inherit;
+input[type=email], input[type=password], input[type=text], input[type=url], textarea, select { width:100%; padding:10px 12px; font:inherit; color:inherit;
   background:var(--bg); border:1px solid var(--line); border-radius:8px; }
+textarea { font-family: ui-monospace, monospace; font-size: 0.85em; }
+fieldset { border:1px solid var(--line); border-radius:8px; margin:16px 0 0; padding:4px 14px 12px; }
+label.check { font-weight:400; display:flex; gap:8px; align-items:baseline; }
 input:focus, button:focus, a:focus { outline: 3px solid color-mix(in srgb, var(--accent) 40%, transparent); outline-offset: 1px; }
 .actions { display:flex; gap:12px; margin-top:24px; flex-wrap: wrap; }
 button, .button { flex:1; min-width:120px; padding:11px 16px; font:inherit; font-weight:600; border-radius:8px; cursor:pointer;
