@@ -195,7 +195,7 @@ export async function runAdminCli(argv: string[]): Promise<number> {
       }
       case 'service-clients list': {
         const clients = await new ServiceClientRegistry(db, config, audit).list();
-        print(values.json ? clients : clients.map((c) => ({ client_id: c.clientId, name: c.name, auth: c.authMethod, projects: c.projects.join(' '), scopes: c.scopes.join(' '), disabled: c.disabled, created: c.createdAt, last_used: c.lastUsedAt ?? '' })));
+        print(values.json ? clients : clients.map((c) => ({ client_id: c.clientId, name: c.name, principal: c.principalEmail, auth: c.authMethod, projects: c.projects.join(' '), scopes: c.scopes.join(' '), disabled: c.disabled, created: c.createdAt, last_used: c.lastUsedAt ?? '' })));
         return 0;
       }
       case 'service-clients add': {
