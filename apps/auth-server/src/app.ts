@@ -75,7 +75,8 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   const audit = new AuditLog(db, logger);
   const publisher = createRevocationPublisher(redis as never, logger, { ackTimeoutMs: config.REVOCATION_ACK_TIMEOUT_MS, owner: revocationsToOwner(db) });
   const serviceClients = new ServiceClientRegistry(db, config, audit);
-  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher, audit, serviceClients });
+  const federatedAccounts = new FederatedAccounts(db, audit);
+  const provider = createProvider({ config, db, accounts, keys: ring, cookieKeys, logger, revocations: publisher, audit, serviceClients, federatedAccounts });
   trackRegistrations({ provider, db, audit, logger });
   const admin = new AdminService(prisma, audit, publisher, logger);
   // The admin API verifies its tokens against our own public keys, without a network round trip.
@@ -159,7 +160,7 @@ export async function createAuthApp({ config, db, logger = createLogger('auth-se
   app.use(registrationRouter({ config, logger, redis }));
   app.use(authorizeCompat(resourceUrls(config)));
   const signInRoutes = config.UPSTREAM_IDPS.length
-    ? federationRouter({ config, provider, db, accounts: new FederatedAccounts(db, audit), audit, logger, cookieKeys })
+    ? federationRouter({ config, provider, db, accounts: federatedAccounts, audit, logger, cookieKeys })
     : undefined;
   app.use(interactionRouter({ config, provider, db, accounts, audit, logger, redis, signInRoutes }));
   // A JWKS request is answered with keys at most a few seconds old (a rotation on another machine).

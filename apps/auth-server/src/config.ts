@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { booleanFlag, canonicalUrl, ConfigError, loadConfig, optionalString, portNumber } from '@mcp-gw/shared';
 import { loadUpstreamIdps, type UpstreamIdpConfig } from './federation/config.js';
+import { loadEnterpriseIdps, type EnterpriseIdpConfig } from './enterprise/config.js';
 import { issuerPath, OWN_ROUTE_SEGMENTS } from './site-path.js';
 
 const base64Key = z
@@ -100,6 +101,8 @@ export const schema = z
 export type AuthServerConfig = z.infer<typeof schema> & {
   /** Upstream OpenID Connect providers offered on the sign-in page (IDP_<ID>_* variables). */
   UPSTREAM_IDPS: UpstreamIdpConfig[];
+  /** Enterprise IdPs whose ID-JAGs the token endpoint accepts (ENTERPRISE_IDP_<ID>_* variables). */
+  ENTERPRISE_IDPS: EnterpriseIdpConfig[];
 };
 
 export function loadAuthServerConfig(env: Record<string, string | undefined> = process.env): AuthServerConfig {
@@ -108,7 +111,8 @@ export function loadAuthServerConfig(env: Record<string, string | undefined> = p
   if (!config.LOCAL_PASSWORDS && UPSTREAM_IDPS.length === 0) {
     throw new ConfigError('Invalid configuration:\n  LOCAL_PASSWORDS: false needs an upstream IdP (IDP_<ID>_ISSUER, IDP_<ID>_CLIENT_ID), or nobody could sign in');
   }
-  return { ...config, UPSTREAM_IDPS };
+  const ENTERPRISE_IDPS = loadEnterpriseIdps(env, { production: config.NODE_ENV === 'production' });
+  return { ...config, UPSTREAM_IDPS, ENTERPRISE_IDPS };
 }
 
 /** Every resource indicator this authorization server issues tokens for. */

@@ -17,6 +17,9 @@ import { auditIssuedTokens } from './token-audit.js';
 import type { RevocationPublisher } from './revocation-bus.js';
 import { registerClientCredentialsGrant } from './service-clients/client-credentials-grant.js';
 import type { ServiceClientRegistry } from './service-clients/registry.js';
+import type { FederatedAccounts } from './federation/accounts.js';
+import { ID_JAG_PROFILE, registerJwtBearerGrant } from './enterprise/jwt-bearer-grant.js';
+import { IdJagVerifier } from './enterprise/id-jag.js';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -31,9 +34,11 @@ export interface ProviderDeps {
   audit?: AuditLog;
   /** Who may use client_credentials, as whom, with what. */
   serviceClients: ServiceClientRegistry;
+  /** Finds or creates the person an enterprise IdP's assertion names (as federated sign-in does). */
+  federatedAccounts: FederatedAccounts;
 }
 
-export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations, audit, serviceClients }: ProviderDeps): Provider {
+export function createProvider({ config, db, accounts, keys, cookieKeys, logger, revocations, audit, serviceClients, federatedAccounts }: ProviderDeps): Provider {
   const mcpResources = resourceUrls(config);
   const adminResource = adminApiResource(config);
   const secure = config.ISSUER.startsWith('https://');
@@ -182,6 +187,8 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
     await next();
     if (ctx.oidc?.route === 'discovery' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).scopes_supported = ALL_SCOPES.map((s) => s.name);
+      // draft-ietf-oauth-identity-assertion-authz-grant §7.2: how MCP clients learn ID-JAGs are taken here.
+      if (config.ENTERPRISE_IDPS.length) (ctx.body as Record<string, unknown>).authorization_grant_profiles_supported = [ID_JAG_PROFILE];
     }
   });
 
@@ -193,6 +200,17 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
     defaultResource: config.MCP_RESOURCE_URL,
     resourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
   });
+  if (config.ENTERPRISE_IDPS.length) {
+    registerJwtBearerGrant(provider, {
+      issuer: config.ISSUER,
+      db,
+      verifier: new IdJagVerifier(config.ENTERPRISE_IDPS),
+      accounts: federatedAccounts,
+      defaultResource: config.MCP_RESOURCE_URL,
+      resourceScopes: (resource) => (mcpResources.includes(resource) ? resourceServerScopes(config, resource) : undefined),
+      resourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
+    });
+  }
   installOidcExtensions(provider, {
     issuer: config.ISSUER,
     keys,

@@ -25,6 +25,12 @@ export interface UpstreamIdp {
   issuer: string;
   port: number;
   provider: Provider;
+  /**
+   * An Identity Assertion JWT Authorization Grant (ID-JAG) signed with this IdP's own key, as its token
+   * exchange endpoint would issue one: iss, iat, exp (+5 min) and jti are filled in unless given;
+   * `header` replaces members of { alg: RS256, kid, typ: oauth-id-jag+jwt }.
+   */
+  issueIdJag(claims: Record<string, unknown>, header?: Record<string, unknown>): string;
   close(): Promise<void>;
 }
 
@@ -79,6 +85,12 @@ export async function startUpstreamIdp(options: UpstreamIdpOptions): Promise<Ups
     issuer,
     port,
     provider,
+    issueIdJag: (claims, header = {}) => {
+      const now = Math.floor(Date.now() / 1000);
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const input = `${part({ alg: 'RS256', kid: 'idp-1', typ: 'oauth-id-jag+jwt', ...header })}.${part({ iss: issuer, iat: now, exp: now + 300, jti: crypto.randomUUID(), ...claims })}`;
+      return `${input}.${crypto.sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

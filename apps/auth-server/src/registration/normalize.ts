@@ -28,7 +28,8 @@ export interface NormalizeResult {
  * - `application_type` defaulted from the redirect URIs (a private-use or loopback URI means native);
  * - `null` members treated as absent.
  */
-export function normalizeRegistration(body: unknown): NormalizeResult {
+export function normalizeRegistration(body: unknown, options: { extraGrantTypes?: readonly string[] } = {}): NormalizeResult {
+  const supported: readonly string[] = [...SUPPORTED_GRANT_TYPES, ...(options.extraGrantTypes ?? [])];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new RegistrationError('invalid_client_metadata', 'the request body must be a JSON object');
   }
@@ -65,7 +66,7 @@ export function normalizeRegistration(body: unknown): NormalizeResult {
     if (metadata.grant_types.includes('client_credentials')) {
       throw new RegistrationError('invalid_client_metadata', 'client_credentials clients are registered by an administrator (pnpm admin service-clients add), not by dynamic registration');
     }
-    const kept = metadata.grant_types.filter((g: string) => (SUPPORTED_GRANT_TYPES as readonly string[]).includes(g));
+    const kept = metadata.grant_types.filter((g: string) => supported.includes(g));
     const dropped = metadata.grant_types.filter((g: string) => !kept.includes(g));
     if (dropped.length) adjustments.push(`dropped unsupported grant_types: ${dropped.join(', ')}`);
     if (!kept.includes('authorization_code')) {

@@ -1,3 +1,4 @@
+import { JWT_BEARER } from '../enterprise/jwt-bearer-grant.js';
 import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@mcp-gw/shared';
@@ -45,7 +46,7 @@ export function registrationRouter({ config, logger, redis }: { config: AuthServ
       return void oauthError(res, 400, 'invalid_client_metadata', 'the request body must be application/json');
     }
     try {
-      const { metadata, adjustments } = normalizeRegistration(req.body);
+      const { metadata, adjustments } = normalizeRegistration(req.body, { extraGrantTypes: config.ENTERPRISE_IDPS.length ? [JWT_BEARER] : [] });
       if (adjustments.length) logger.info({ adjustments, client_name: metadata.client_name }, 'registration normalised');
       req.body = metadata;
       next();
