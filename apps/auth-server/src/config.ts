@@ -107,11 +107,24 @@ export type AuthServerConfig = z.infer<typeof schema> & {
 
 export function loadAuthServerConfig(env: Record<string, string | undefined> = process.env): AuthServerConfig {
   const config = loadConfig(schema, env);
-  const UPSTREAM_IDPS = loadUpstreamIdps(env, { production: config.NODE_ENV === 'production' });
+  const production = config.NODE_ENV === 'production';
+  // Both prefix-scanned families are read before failing, so one start reports every bad variable.
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T[]): T[] => {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message.replace(/^Invalid configuration:\n/, ''));
+      return [];
+    }
+  };
+  const UPSTREAM_IDPS = attempt(() => loadUpstreamIdps(env, { production }));
+  const ENTERPRISE_IDPS = attempt(() => loadEnterpriseIdps(env, { production }));
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   if (!config.LOCAL_PASSWORDS && UPSTREAM_IDPS.length === 0) {
     throw new ConfigError('Invalid configuration:\n  LOCAL_PASSWORDS: false needs an upstream IdP (IDP_<ID>_ISSUER, IDP_<ID>_CLIENT_ID), or nobody could sign in');
   }
-  const ENTERPRISE_IDPS = loadEnterpriseIdps(env, { production: config.NODE_ENV === 'production' });
   return { ...config, UPSTREAM_IDPS, ENTERPRISE_IDPS };
 }
 

@@ -206,7 +206,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
       db,
       verifier: new IdJagVerifier(config.ENTERPRISE_IDPS),
       accounts: federatedAccounts,
-      defaultResource: config.MCP_RESOURCE_URL,
+      audit,
       resourceScopes: (resource) => (mcpResources.includes(resource) ? resourceServerScopes(config, resource) : undefined),
       resourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
     });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { accessTokenStanding } from '@mcp-gw/db';
+import { AccessTokenVerifier } from '@mcp-gw/shared';
 import { registerClient, startUpstreamIdp, type RegisteredClient, type UpstreamIdp } from '@mcp-gw/testkit';
 import { basic, postForm, startSuite, type Suite } from './helpers.js';
 
@@ -73,10 +73,14 @@ describe('enterprise-managed authorization (ID-JAG, RFC 7523 jwt-bearer)', () =>
     expect(status).toBe(200);
     expect(body).toMatchObject({ token_type: 'Bearer', scope: 'tickets:read tickets:write' });
     expect(body.refresh_token).toBeUndefined();
-    const { payload } = await jwtVerify(body.access_token, createRemoteJWKSet(new URL(`${suite.as.issuer}/jwks`)), { issuer: suite.as.issuer, audience: suite.as.config.MCP_RESOURCE_URL, typ: 'at+jwt' });
+    // Checked as the MCP server checks its tokens (packages/shared), then its grant as its revocation check does.
+    const mcpServer = new AccessTokenVerifier({ issuer: suite.as.issuer, audience: suite.as.config.MCP_RESOURCE_URL, jwksUri: `${suite.as.issuer}/jwks` });
+    const verified = await mcpServer.verify(body.access_token);
     const pat = await suite.database.db.prisma.user.findUniqueOrThrow({ where: { email: 'pat@acme.example' }, include: { identities: true } });
-    expect(payload.sub).toBe(pat.id);
+    expect(verified).toMatchObject({ sub: pat.id, clientId: client.client_id, scopes: ['tickets:read', 'tickets:write'] });
+    expect(verified.grantId).toEqual(expect.any(String));
     expect(pat.identities).toMatchObject([{ provider: 'acme', issuer: idp.issuer, subject: 'acme-u-100' }]);
+    const payload = verified.claims;
     expect(await accessTokenStanding(suite.database.db.prisma, payload.gid as string, payload.jti)).not.toBeUndefined();
     const [grant] = await suite.as.running.admin.listGrants({ accountId: pat.id, clientId: client.client_id });
     expect(grant?.resources[suite.as.config.MCP_RESOURCE_URL]).toEqual(['tickets:read', 'tickets:write']);
@@ -102,6 +106,8 @@ describe('enterprise-managed authorization (ID-JAG, RFC 7523 jwt-bearer)', () =>
     await refused(idp.issueIdJag(claims()), /issued to client .* not to the client that presented it/, {}, other);
     await refused(idp.issueIdJag(claims({ resource: 'https://elsewhere.example/mcp' })), /is not an MCP server this authorization server issues tokens for/);
     await refused(idp.issueIdJag(claims({ resource: `${suite.as.issuer}/admin/api`, scope: 'admin' })), /is not an MCP server/);
+    await refused(idp.issueIdJag(claims({ resource: undefined })), /no resource claim/);
+    await refused(idp.issueIdJag(claims({ scope: 'tickets:read admin' })), /grants admin, which .* does not offer/);
     await refused(readOnly.issueIdJag(claims({ sub: 'partner-1', email: 'lee@partner.example' })), /Partner may not grant tickets:write/);
     await refused(idp.issueIdJag(claims({ iat: now - 1200, exp: now - 600 })), /expired/);
     await refused(idp.issueIdJag(claims({ iat: now + 600, exp: now + 900 })), /issued in the future/);
@@ -109,6 +115,10 @@ describe('enterprise-managed authorization (ID-JAG, RFC 7523 jwt-bearer)', () =>
     await refused(idp.issueIdJag(claims({ email: 'pat@gmail.example', sub: 'acme-u-200' })), /gmail\.example/);
     await refused('not-a-jwt', /not a JWT/);
     expect(await suite.database.db.prisma.user.count({ where: { email: 'pat@gmail.example' } })).toBe(0);
+    // The audit INSERT is not awaited by the token response: poll for it.
+    const audited = () => suite.database.db.prisma.auditEvent.findMany({ where: { action: 'token.assertion_refused' } });
+    await expect.poll(async () => (await audited()).length).toBe(15);
+    expect(await audited()).toContainEqual(expect.objectContaining({ outcome: 'denied', clientId: client.client_id, details: expect.objectContaining({ idp: 'partner', reason: expect.stringMatching(/may not grant tickets:write/) }) }));
   });
 
   it('refuses a replayed assertion (jti)', async () => {
@@ -121,6 +131,21 @@ describe('enterprise-managed authorization (ID-JAG, RFC 7523 jwt-bearer)', () =>
     expect((await exchange(idp.issueIdJag(claims({ sub: 'acme-u-102', email: 'sam@acme.example' })))).status).toBe(200);
     await suite.database.db.prisma.user.update({ where: { email: 'sam@acme.example' }, data: { disabledAt: new Date() } });
     await refused(idp.issueIdJag(claims({ sub: 'acme-u-102', email: 'sam@acme.example' })), /disabled/);
+  });
+
+  it('an assertion without scope leaves the choice to the request, within the IdP\'s ceiling', async () => {
+    const asked = await exchange(idp.issueIdJag(claims({ scope: undefined, sub: 'acme-u-103', email: 'alex@acme.example' })), { scope: 'tickets:read' });
+    expect(asked).toMatchObject({ status: 200, body: { scope: 'tickets:read' } });
+    const nothing = await exchange(idp.issueIdJag(claims({ scope: undefined, sub: 'acme-u-103', email: 'alex@acme.example' })));
+    expect(nothing).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
+  });
+
+  it('a public client cannot redeem an ID-JAG', async () => {
+    const open = await registerClient(suite.as.issuer, { client_name: 'public agent', redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', JWT_BEARER] });
+    const response = await postForm(`${suite.as.issuer}/token`, { grant_type: JWT_BEARER, assertion: idp.issueIdJag(claims({ client_id: open.client_id })), client_id: open.client_id });
+    const body = (await response.json()) as Record<string, string>;
+    expect(response.status).toBe(400);
+    expect(body).toMatchObject({ error: 'unauthorized_client', error_description: expect.stringMatching(/confidential client/) });
   });
 
   it('a client registered without the grant type cannot use it; assertion is required', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@mcp-gw/shared';
+import { loadAuthServerConfig } from '../config.js';
 import { loadEnterpriseIdps } from './config.js';
 
 describe('loadEnterpriseIdps', () => {
@@ -42,5 +43,12 @@ describe('loadEnterpriseIdps', () => {
   it('accepts plain http for a loopback IdP outside production only', () => {
     expect(loadEnterpriseIdps({ ENTERPRISE_IDP_T_ISSUER: 'http://127.0.0.1:4999' }, { production: false })).toHaveLength(1);
     expect(() => loadEnterpriseIdps({ ENTERPRISE_IDP_T_ISSUER: 'http://127.0.0.1:4999' }, { production: true })).toThrow(/must be https/);
+  });
+
+  it('is reported together with bad IDP_<ID>_* variables by the server\'s configuration', () => {
+    expect(() => loadAuthServerConfig({ IDP_X_ISSUER: 'https://x.example', ENTERPRISE_IDP_Y_JWKS_URI: 'https://y.example/keys' })).toThrow(
+      /IDP_X_CLIENT_ID: is required[\s\S]*ENTERPRISE_IDP_Y_ISSUER: is required/,
+    );
+    expect(loadAuthServerConfig({ ENTERPRISE_IDP_Y_ISSUER: 'https://y.example' }).ENTERPRISE_IDPS).toMatchObject([{ id: 'y', issuer: 'https://y.example' }]);
   });
 });

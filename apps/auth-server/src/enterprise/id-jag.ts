@@ -13,7 +13,7 @@ export interface IdJagClaims extends JWTPayload {
   exp: number;
   iat: number;
   client_id: string;
-  resource?: string;
+  resource: string;
   scope?: string;
   email?: string;
   email_verified?: boolean;
@@ -30,7 +30,8 @@ export interface IdJagExpectations {
 /** Only public-key signatures: a shared secret would let anyone holding it mint assertions. */
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 /** Seconds of clock difference accepted on `iat` and `exp`. */
-const SKEW = 60;
+export const ID_JAG_SKEW_SECONDS = 60;
+const SKEW = ID_JAG_SKEW_SECONDS;
 /** An ID-JAG is short-lived (minutes): older ones are refused even if their `exp` is generous. */
 const MAX_AGE = 600;
 
@@ -59,7 +60,7 @@ export class IdJagVerifier {
     if (!idp) throw new IdJagError(`the assertion's issuer ${String(unverified.iss ?? '(none)').slice(0, 200)} is not a trusted enterprise IdP`);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(assertion, await this.keysOf(idp), { issuer: idp.issuer, audience: [expected.audience, `${expected.audience}/`], algorithms: ASYMMETRIC, typ: 'oauth-id-jag+jwt', clockTolerance: SKEW, requiredClaims: ['sub', 'jti', 'exp', 'iat'] }));
+      ({ payload } = await jwtVerify(assertion, await this.keysOf(idp), { issuer: idp.issuer, audience: [expected.audience, `${expected.audience}/`], algorithms: ASYMMETRIC, typ: 'oauth-id-jag+jwt', clockTolerance: SKEW, requiredClaims: ['sub', 'jti', 'exp', 'iat', 'client_id', 'resource'] }));
     } catch (err) {
       throw new IdJagError(describe(err, expected.audience));
     }
@@ -67,7 +68,7 @@ export class IdJagVerifier {
     if (payload.iat! > now + SKEW) throw new IdJagError('the assertion was issued in the future (iat)');
     if (payload.iat! < now - MAX_AGE) throw new IdJagError(`the assertion is too old (issued more than ${MAX_AGE} s ago)`);
     if (payload.client_id !== expected.clientId) throw new IdJagError(`the assertion was issued to client ${String(payload.client_id ?? '(none)').slice(0, 200)}, not to the client that presented it`);
-    if (payload.resource !== undefined && typeof payload.resource !== 'string') throw new IdJagError('the assertion\'s resource must be one URL');
+    if (typeof payload.resource !== 'string') throw new IdJagError('the assertion\'s resource must be one URL');
     if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new IdJagError('the assertion\'s scope must be a string');
     return { idp, claims: payload as IdJagClaims };
   }

@@ -1,10 +1,13 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { artifactKey, sqlUtcFromEpochMs, type Database } from '@mcp-gw/db';
+import type { Database } from '@mcp-gw/db';
 import { parseScope } from '@mcp-gw/shared';
+import type { AuditLog } from '../audit.js';
 import type { FederatedAccounts } from '../federation/accounts.js';
 import { FederationError } from '../federation/upstream.js';
 import { rememberedGrantId } from '../grants.js';
-import { IdJagError, type IdJagVerifier } from './id-jag.js';
+import { claimAssertionOnce } from './assertion-replay.js';
+import type { EnterpriseIdpConfig } from './config.js';
+import { ID_JAG_SKEW_SECONDS, IdJagError, type IdJagVerifier } from './id-jag.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
@@ -16,14 +19,21 @@ export interface JwtBearerDeps {
   db: Pick<Database, 'query'>;
   verifier: IdJagVerifier;
   accounts: FederatedAccounts;
-  /** The resource an assertion without `resource` is for. */
-  defaultResource: string;
-  /** The MCP resources tokens may be for, and the scopes each one takes. */
+  audit?: AuditLog;
+  /** The scopes an MCP resource takes; undefined for anything that is not one of our MCP servers. */
   resourceScopes: (resource: string) => readonly string[] | undefined;
   resourceServerInfo: (ctx: KoaContextWithOIDC, resource: string) => Promise<ResourceServerInfo>;
 }
 
-const invalidGrant = (description: string) => new errors.CustomOIDCProviderError('invalid_grant', description);
+/** A refusal of the assertion itself: `invalid_grant`, with what was wrong in `error_description`. */
+class AssertionRefused extends errors.CustomOIDCProviderError {
+  constructor(
+    description: string,
+    readonly idp?: EnterpriseIdpConfig,
+  ) {
+    super('invalid_grant', description);
+  }
+}
 
 /**
  * `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an ID-JAG (MCP enterprise-managed
@@ -32,50 +42,42 @@ const invalidGrant = (description: string) => new errors.CustomOIDCProviderError
  * and the token belongs to a grant like any other, so the admin sees it and revocation works the same.
  */
 export function registerJwtBearerGrant(provider: Provider, deps: JwtBearerDeps): void {
-  const handler = async (ctx: KoaContextWithOIDC) => {
+  const issue = async (ctx: KoaContextWithOIDC) => {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as { assertion?: string; scope?: string; resource?: string | string[] };
+    // The ID-JAG is a bearer artefact: only a client that proves who it is may redeem one (profile §6.5.1).
+    if (client.clientAuthMethod === 'none') throw new errors.UnauthorizedClient('the jwt-bearer grant needs a confidential client (token_endpoint_auth_method other than none)');
+    // RFC 9449 §5.2: such a client wants DPoP-bound tokens only, and this grant issues bearer tokens.
+    if (client.dpopBoundAccessTokens) throw new errors.InvalidRequest('this client requires DPoP-bound access tokens, which the jwt-bearer grant does not issue');
     if (!params.assertion) throw new errors.InvalidRequest('missing required parameter assertion (the ID-JAG)');
+
     let verified;
     try {
       verified = await deps.verifier.verify(params.assertion, { audience: deps.issuer, clientId: client.clientId });
     } catch (err) {
-      if (err instanceof IdJagError) throw invalidGrant(err.message);
+      if (err instanceof IdJagError) throw new AssertionRefused(err.message);
       throw err;
     }
     const { idp, claims } = verified;
 
-    const resource = (claims.resource ?? deps.defaultResource).replace(/\/+$/, '');
+    // aud and resource are a bound pair (profile §6.6.2): the resource must be one of our MCP servers.
+    const resource = claims.resource.replace(/\/+$/, '');
     const offered = deps.resourceScopes(resource);
-    if (!offered || offered.includes('admin')) throw invalidGrant(`the assertion's resource ${resource.slice(0, 200)} is not an MCP server this authorization server issues tokens for`);
+    if (!offered) throw new AssertionRefused(`the assertion's resource ${resource.slice(0, 200)} is not an MCP server this authorization server issues tokens for`, idp);
     const asked = Array.isArray(params.resource) ? params.resource : params.resource ? [params.resource] : [];
     if (asked.some((r) => r.replace(/\/+$/, '') !== resource)) throw new errors.InvalidTarget('the resource parameter must match the assertion\'s resource');
 
-    // What the IdP granted, within what the resource offers and this IdP may grant at most.
-    const granted = parseScope(claims.scope).filter((s) => offered.includes(s));
-    const beyond = idp.scopes.length ? granted.filter((s) => !idp.scopes.includes(s)) : [];
-    if (beyond.length) throw invalidGrant(`${idp.label} may not grant ${beyond.join(' ')} here (ENTERPRISE_IDP_*_SCOPES allows ${idp.scopes.join(' ')})`);
-    const requested = params.scope === undefined ? granted : parseScope(params.scope);
-    const scopes = requested.filter((s) => granted.includes(s));
-    if (scopes.length === 0) throw new errors.InvalidScope(`none of the requested scopes is in the assertion (it grants: ${granted.join(' ') || 'nothing'})`, requested.join(' '));
+    const scopes = grantedScopes(idp, offered, resource, claims.scope, params.scope);
 
-    // Once only: the jti is kept until the assertion expires, in the database every replica shares.
-    const [fresh] = await deps.db.query<{ fresh: number }>(
-      `INSERT INTO oidc_artifact (model, key, payload, expires_at, created_at) VALUES ('IdJagJti', $1, '{}'::jsonb, ${sqlUtcFromEpochMs('$2')}, ${sqlUtcFromEpochMs('$3')})
-        ON CONFLICT (model, key) DO NOTHING RETURNING 1 AS fresh`,
-      [artifactKey(`${idp.issuer} ${claims.jti}`), (claims.exp + 60) * 1000, Date.now()],
-    );
-    if (!fresh) throw invalidGrant('the assertion was already used (jti replay)');
+    if (!(await claimAssertionOnce(deps.db, { issuer: idp.issuer, jti: claims.jti, exp: claims.exp }, ID_JAG_SKEW_SECONDS))) {
+      throw new AssertionRefused('the assertion was already used (jti replay)', idp);
+    }
 
     let user;
     try {
-      user = await deps.accounts.signIn(
-        { id: idp.id, label: idp.label, issuer: idp.issuer, clientId: '', scope: '', allowedDomains: idp.allowedDomains, trustEmail: idp.trustEmail },
-        { issuer: idp.issuer, subject: claims.sub, email: claims.email, emailVerified: claims.email_verified, name: claims.name, claims },
-        ctx.ip,
-      );
+      user = await deps.accounts.signIn(idp, { issuer: idp.issuer, subject: claims.sub, email: claims.email, emailVerified: claims.email_verified, name: claims.name, claims }, ctx.ip);
     } catch (err) {
-      if (err instanceof FederationError) throw invalidGrant(err.userMessage);
+      if (err instanceof FederationError) throw new AssertionRefused(err.userMessage, idp);
       throw err;
     }
 
@@ -89,7 +91,39 @@ export function registerJwtBearerGrant(provider: Provider, deps: JwtBearerDeps):
     token.resourceServer = new provider.ResourceServer(resource, await deps.resourceServerInfo(ctx, resource));
     ctx.oidc.entity('AccessToken', token);
     const accessToken = await token.save();
+    // token-audit.ts records the issue (grant_type jwt-bearer); no refresh token: the client asks its IdP for a new ID-JAG.
     ctx.body = { access_token: accessToken, expires_in: token.expiration, token_type: token.tokenType, scope: scopes.join(' ') };
   };
+
+  const handler = async (ctx: KoaContextWithOIDC) => {
+    try {
+      await issue(ctx);
+    } catch (err) {
+      if (err instanceof AssertionRefused) {
+        const clientId = ctx.oidc.client?.clientId ?? null;
+        void deps.audit?.record({ actorType: 'client', actorId: clientId, action: 'token.assertion_refused', outcome: 'denied', clientId, ip: ctx.ip, details: { idp: err.idp?.id, reason: err.error_description } });
+      }
+      throw err;
+    }
+  };
   provider.registerGrantType(JWT_BEARER, handler as never, ['assertion', 'scope', 'resource'], ['resource']);
+}
+
+/**
+ * The token's scopes (profile §6.2.1): those both requested and in the assertion. The assertion may
+ * name only scopes of its resource, and at most what ENTERPRISE_IDP_<ID>_SCOPES lets that IdP grant.
+ * An assertion without `scope` leaves the choice to the request, within that same ceiling.
+ */
+function grantedScopes(idp: EnterpriseIdpConfig, offered: readonly string[], resource: string, claim: string | undefined, requestParam: string | undefined): string[] {
+  const asserted = claim === undefined ? undefined : parseScope(claim);
+  const unknown = asserted?.filter((s) => !offered.includes(s)) ?? [];
+  if (unknown.length) throw new AssertionRefused(`the assertion grants ${unknown.join(' ').slice(0, 200)}, which ${resource} does not offer (it offers ${offered.join(' ')})`, idp);
+  const beyond = idp.scopes.length ? (asserted ?? []).filter((s) => !idp.scopes.includes(s)) : [];
+  if (beyond.length) throw new AssertionRefused(`${idp.label} may not grant ${beyond.join(' ')} here (its ENTERPRISE_IDP_*_SCOPES allows ${idp.scopes.join(' ')})`, idp);
+  const ceiling = asserted ?? (idp.scopes.length ? idp.scopes : offered);
+  const requested = requestParam === undefined ? asserted : parseScope(requestParam);
+  if (!requested?.length) throw new errors.InvalidScope('no scope: the assertion names none and the request asks for none', '');
+  const scopes = requested.filter((s) => ceiling.includes(s));
+  if (scopes.length === 0) throw new errors.InvalidScope(`none of the requested scopes may be granted (the assertion allows: ${ceiling.join(' ') || 'nothing'})`, requested.join(' '));
+  return scopes;
 }

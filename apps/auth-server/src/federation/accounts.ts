@@ -4,8 +4,11 @@ import { normalizeEmail } from '../accounts.js';
 import type { UpstreamIdpConfig } from './config.js';
 import { FederationError, type UpstreamPerson } from './upstream.js';
 
+/** What the account rules read of an IdP: sign-in IdPs and enterprise IdPs (ID-JAG issuers) alike. */
+export type AccountPolicy = Pick<UpstreamIdpConfig, 'id' | 'label' | 'allowedDomains' | 'requiredClaim' | 'trustEmail'>;
+
 /** The sign-in rules of an IdP's configuration, applied to the person it signed in. */
-export function checkUpstreamPolicy(idp: UpstreamIdpConfig, person: UpstreamPerson): { email: string } {
+export function checkUpstreamPolicy(idp: AccountPolicy, person: UpstreamPerson): { email: string } {
   if (!person.email) {
     throw new FederationError('no_email', `${idp.label} did not share an email address for this account. Ask your administrator to allow the email scope.`);
   }
@@ -37,7 +40,7 @@ export class FederatedAccounts {
   ) {}
 
   /** The enabled account for this person, linking or creating it; a FederationError otherwise. */
-  async signIn(idp: UpstreamIdpConfig, person: UpstreamPerson, ip?: string): Promise<User> {
+  async signIn(idp: AccountPolicy, person: UpstreamPerson, ip?: string): Promise<User> {
     const { email } = checkUpstreamPolicy(idp, person);
     const { prisma } = this.db;
     const key = { issuer_subject: { issuer: person.issuer, subject: person.subject } };
@@ -87,7 +90,7 @@ export class FederatedAccounts {
     return created;
   }
 
-  private refuseDisabled(user: User, idp: UpstreamIdpConfig): void {
+  private refuseDisabled(user: User, idp: AccountPolicy): void {
     if (user.disabledAt) throw new FederationError('account_disabled', `Your account (${user.email}) is disabled here. Signing in at ${idp.label} does not change that: ask your administrator.`);
   }
 }
