@@ -4,7 +4,7 @@ import { ADMIN_SCOPE, ALL_SCOPES, type Logger } from '@mcp-gw/shared';
 import type { Database } from '@mcp-gw/db';
 import { adminApiResource, OIDC_CLAIMS, OIDC_CONFIGURED_SCOPES, rememberedGrantId, resourceServerScopes } from './grants.js';
 import { oidcAdapterFactory } from './adapter.js';
-import type { AccountService } from './accounts.js';
+import { AccountService } from './accounts.js';
 import { resourceUrls, type AuthServerConfig } from './config.js';
 import { SUPPORTED_AUTH_METHODS } from './registration/normalize.js';
 import { clientIdMetadataDocumentFeature, metadataFetch } from './registration/client-id-metadata.js';
@@ -126,7 +126,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
       if (!user || user.disabledAt) return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name }),
+        claims: async () => AccountService.claims(user),
       };
     },
     interactions: { url: (_ctx, interaction) => `${issuerPath(config.ISSUER)}/interaction/${interaction.uid}` },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startUpstreamIdp, tokenRequest, type UpstreamIdp } from '@mcp-gw/testkit';
 import { AccessTokenVerifier } from '@mcp-gw/shared';
+import { AccountService } from '../src/accounts.js';
 import { Browser, csrfOf, decide, isConsentPage, LOOPBACK_REDIRECT, publicClient, startAuthorization, startSuite, submitLogin, type Step, type Suite } from './helpers.js';
 
 // Sign-in through the company's IdP: a second, real oidc-provider on loopback with its own users and
@@ -59,6 +60,8 @@ describe('upstream OpenID Connect sign-in', () => {
     return step;
   };
   const users = () => suite.database.db.prisma.user.findMany({ include: { identities: true }, orderBy: { email: 'asc' } });
+  /** The email_verified claim the ID token and userinfo carry for this account. */
+  const emailVerified = async (sub: string) => AccountService.claims((await suite.as.running.accounts.find(sub))!).email_verified;
 
   /** Our sign-in page → "Continue with <IdP>" → the IdP's form → back to us: the step that follows. */
   async function signInUpstream(options: { idp: string; login: string; password: string; tamper?: (url: URL) => void }) {
@@ -145,6 +148,7 @@ describe('upstream OpenID Connect sign-in', () => {
   });
 
   it('links an existing local account when the IdP vouches for its email; one without email_verified may not take it over', async () => {
+    expect(await emailVerified(suite.as.user.id)).toBe(false); // an address an administrator typed
     const refused = page((await signInUpstream({ idp: 'entra', login: 'entra-alice', password: 'x-pw' })).step);
     expect(refused.status).toBe(403);
     expect(refused.html).toContain('An account for alice@example.com already exists');
@@ -175,6 +179,13 @@ describe('upstream OpenID Connect sign-in', () => {
     const ok = await signInUpstream({ idp: 'entra', login: 'entra-gina', password: 'gina-pw' });
     expect(isConsentPage(ok.step)).toBe(true);
     expect((await users()).find((u) => u.email === 'gina@corp.example')?.identities[0]).toMatchObject({ provider: 'entra', subject: 'entra-gina' });
+  });
+
+  it('says email_verified only where an IdP vouched for the address', async () => {
+    const byEmail = async (email: string) => emailVerified((await users()).find((u) => u.email === email)!.id);
+    expect(await byEmail('carol@corp.example')).toBe(true); // Corp SSO said email_verified: true
+    expect(await byEmail('alice@example.com')).toBe(true); // linked through Corp SSO, which vouched
+    expect(await byEmail('gina@corp.example')).toBe(false); // Entra said nothing and is not trusted to
   });
 
   it('refuses an answer whose state was changed (login CSRF, mix-up)', async () => {

@@ -43,13 +43,16 @@ export class FederatedAccounts {
   async signIn(idp: AccountPolicy, person: UpstreamPerson, ip?: string): Promise<User> {
     const { email } = checkUpstreamPolicy(idp, person);
     const { prisma } = this.db;
+    // The only way an address becomes verified here: the IdP says so (or is trusted to).
+    const vouched = person.emailVerified === true || idp.trustEmail === true;
     const key = { issuer_subject: { issuer: person.issuer, subject: person.subject } };
     const linked = await prisma.userIdentity.findUnique({ where: key, include: { user: true } });
     if (linked) {
       this.refuseDisabled(linked.user, idp);
       const now = new Date();
       await prisma.userIdentity.update({ where: { id: linked.id }, data: { lastLoginAt: now, email } });
-      await prisma.user.update({ where: { id: linked.userId }, data: { lastLoginAt: now } });
+      const verifies = vouched && linked.user.email === email && linked.user.emailVerifiedAt === null;
+      await prisma.user.update({ where: { id: linked.userId }, data: { lastLoginAt: now, ...(verifies ? { emailVerifiedAt: now } : {}) } });
       return linked.user;
     }
     const existing = await prisma.user.findUnique({ where: { email } });
@@ -67,7 +70,9 @@ export class FederatedAccounts {
         if (isUniqueViolation(err)) return this.signIn(idp, person, ip); // the same first sign-in in another tab
         throw err;
       }
-      await prisma.user.update({ where: { id: existing.id }, data: { lastLoginAt: new Date() } });
+      // Linking needs a vouched address (above), so the account's email is now a verified one.
+      const now = new Date();
+      await prisma.user.update({ where: { id: existing.id }, data: { lastLoginAt: now, ...(existing.emailVerifiedAt ? {} : { emailVerifiedAt: now }) } });
       void this.audit.record({ actorType: 'user', actorId: existing.id, action: 'user.identity_linked', targetType: 'user', targetId: existing.id, ip, details: { idp: idp.id, issuer: person.issuer, subject: person.subject } });
       return existing;
     }
@@ -79,6 +84,7 @@ export class FederatedAccounts {
           name: person.name?.trim() || email.slice(0, email.indexOf('@')),
           passwordHash: null,
           lastLoginAt: new Date(),
+          emailVerifiedAt: vouched ? new Date() : null,
           identities: { create: { provider: idp.id, issuer: person.issuer, subject: person.subject, email, lastLoginAt: new Date() } },
         },
       });
