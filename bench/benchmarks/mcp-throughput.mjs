@@ -139,7 +139,7 @@ async function measureLevel(concurrency) {
     const call = (i) => open[key][i].callTool(target.tool, target.args);
     await closedLoop({ concurrency, durationMs: WARMUP_MS, fn: call });
   }
-  const acc = Object.fromEntries(entries.map(([key]) => [key, { latencies: [], errors: 0, elapsedMs: 0, cpuUs: 0, firstError: undefined }]));
+  const acc = Object.fromEntries(entries.map(([key]) => [key, { latencies: [], errors: 0, elapsedMs: 0, cpuUs: 0, loadCpuUs: 0, firstError: undefined }]));
   for (let round = 0; round < ROUNDS; round++) {
     // What ran just before a slice moves its figure: whoami measured right after get_ticket (the
     // database read leaves the process in another state, even after a full GC) read 5-8 % lower than
@@ -156,9 +156,12 @@ async function measureLevel(concurrency) {
       const profiled = PROFILE_DIR && round === ROUNDS - 1;
       if (profiled) await ask('profile-start', 'profiling');
       const cpuBefore = await serverCpu();
+      const loadBefore = process.cpuUsage();
       const run = await closedLoop({ concurrency, durationMs: MEASURE_MS / ROUNDS, fn: call });
+      const load = process.cpuUsage(loadBefore);
       const cpuUs = (await serverCpu()) - cpuBefore;
       acc[key].cpuUs += cpuUs;
+      acc[key].loadCpuUs += load.user + load.system;
       if (profiled) {
         const meta = { target: target.label, concurrency, calls: run.latencies.length, elapsedMs: run.elapsedMs, serverCpuUs: cpuUs };
         await ask('profile-stop', 'profiled', { file: path.join(PROFILE_DIR, `c${concurrency}-${key}.cpuprofile`), meta });
@@ -175,7 +178,7 @@ async function measureLevel(concurrency) {
     const a = acc[key];
     if (a.firstError) console.error(`  ${target.label} c=${concurrency}: ${a.errors} errors, first: ${a.firstError.message}`);
     const s = stats(a.latencies);
-    row[key] = { requests: a.latencies.length, errors: a.errors, rps: (a.latencies.length / a.elapsedMs) * 1000, p50: s.p50, p99: s.p99, mean: s.mean, serverCpuUs: a.cpuUs / a.latencies.length };
+    row[key] = { requests: a.latencies.length, errors: a.errors, rps: (a.latencies.length / a.elapsedMs) * 1000, p50: s.p50, p99: s.p99, mean: s.mean, serverCpuUs: a.cpuUs / a.latencies.length, loadCpuUs: a.loadCpuUs / a.latencies.length };
   }
   return row;
 }
@@ -295,18 +298,20 @@ console.log(
 
 const withDpop = results.filter((r) => r.authWhoamiDpop);
 printTable(
-  '   DPoP (RFC 9449) vs Bearer: whoami with auth on a session, a fresh proof per request (server CPU per call in µs)',
-  ['clients', 'DPoP req/s', 'p50 ms', 'p99 ms', 'CPU µs', 'Bearer req/s', 'p50 ms', 'p99 ms', 'CPU µs', 'DPoP/Bearer', 'target'],
+  '   DPoP (RFC 9449) vs Bearer: whoami with auth on a session, a fresh proof per request (CPU per call in µs: the servers, and the load generator that signs the proofs)',
+  ['clients', 'DPoP req/s', 'p50 ms', 'p99 ms', 'CPU µs', 'load µs', 'Bearer req/s', 'p50 ms', 'p99 ms', 'CPU µs', 'load µs', 'DPoP/Bearer', 'target'],
   withDpop.map((r) => [
     `${r.concurrency}`,
     r.authWhoamiDpop.rps,
     r.authWhoamiDpop.p50,
     r.authWhoamiDpop.p99,
     Math.round(r.authWhoamiDpop.serverCpuUs),
+    Math.round(r.authWhoamiDpop.loadCpuUs),
     r.authWhoami.rps,
     r.authWhoami.p50,
     r.authWhoami.p99,
     Math.round(r.authWhoami.serverCpuUs),
+    Math.round(r.authWhoami.loadCpuUs),
     `${r.dpopVsBearer.toFixed(2)}× ${verdict(r.dpopVsBearer >= TARGET_DPOP_VS_BEARER)}`,
     `≥ ${TARGET_DPOP_VS_BEARER}×`,
   ]),

@@ -16,8 +16,6 @@ export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'Ed25519', 'EdDSA', 'PS256', '
 export interface DpopReplayStore {
   /** Records `key`; true when it was already recorded (a replay). */
   seen(key: string, ttlMs: number): Promise<boolean>;
-  /** The same, answered at once, by a store that needs no round trip (one process's memory). */
-  seenNow?(key: string, ttlMs: number): boolean;
 }
 
 /** One process's memory: bounded, oldest forgotten first (an entry outlives its proof's window only by the sweep). */
@@ -26,10 +24,6 @@ export class MemoryDpopReplayStore implements DpopReplayStore {
   constructor(private readonly maxEntries = 100_000) {}
 
   async seen(key: string, ttlMs: number): Promise<boolean> {
-    return this.seenNow(key, ttlMs);
-  }
-
-  seenNow(key: string, ttlMs: number): boolean {
     const now = Date.now();
     const until = this.entries.get(key);
     if (until !== undefined && until > now) return true;
@@ -135,19 +129,11 @@ export class DpopVerifier {
   }
 
   async verify(request: DpopRequest): Promise<void> {
-    const replayKey = this.check(request);
+    const { replayKey, signature } = this.check(request);
+    // The signature is checked on libuv's thread pool: the one costly step leaves the event loop free.
+    if (!(await signature)) throw new InvalidDpopProofError('The DPoP proof does not verify (ERR_JWS_SIGNATURE_VERIFICATION_FAILED)');
+    // Last, once everything else holds: a proof that failed another check does not use up its jti.
     if (await this.replay.seen(replayKey, this.replayTtlMs)) throw REPLAYED();
-  }
-
-  /**
-   * verify() without a promise, when the replay store answers at once (one process's memory): true
-   * when the proof holds, throws when it does not, false when only verify() can tell (Redis).
-   */
-  verifyNow(request: DpopRequest): boolean {
-    if (!this.replay.seenNow) return false;
-    const replayKey = this.check(request);
-    if (this.replay.seenNow(replayKey, this.replayTtlMs)) throw REPLAYED();
-    return true;
   }
 
   /** Proof ids are kept for as long as a proof could be accepted (iat either side), and a little more. */
@@ -155,8 +141,8 @@ export class DpopVerifier {
     return (2 * this.window + 5) * 1000;
   }
 
-  /** Every check but the replay one; returns the proof's replay key. */
-  private check(request: DpopRequest): string {
+  /** Every check but the signature's (started, its answer pending) and the replay one; returns the proof's replay key. */
+  private check(request: DpopRequest): { replayKey: string; signature: Promise<boolean> } {
     // Node joins repeated headers with ", " (a JWS never contains a comma).
     const proofs = (Array.isArray(request.proof) ? request.proof : request.proof === undefined ? [] : [request.proof]).flatMap((p) => p.split(','));
     if (proofs.length !== 1) throw new InvalidDpopProofError(proofs.length ? 'Exactly one DPoP header is allowed' : 'A DPoP-bound access token needs a DPoP proof (the DPoP header)');
@@ -165,8 +151,7 @@ export class DpopVerifier {
     if (proof.length > 8192 || parts.length !== 3) throw new InvalidDpopProofError('The DPoP proof is not a compact JWS');
     // A client's proofs share one protected header (typ, alg, its jwk): read and checked once, by its bytes.
     const header = this.protectedHeader(parts[0]!);
-    // node:crypto rather than jose's WebCrypto path: the same check at a third of the cost.
-    const payload = verifyCompactJws(parts, header.alg, header.key);
+    const payload = readCompactJws(parts, header.alg, header.key);
     const { jti, htm, htu, iat, ath } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown };
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidDpopProofError('The DPoP proof needs a jti');
     if (htm !== request.method) throw new InvalidDpopProofError(`The DPoP proof's htm must be ${request.method}`);
@@ -177,8 +162,7 @@ export class DpopVerifier {
     if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
     if (!safeEqual(ath, accessTokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
     if (!safeEqual(header.thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
-    // Last, once everything else holds: a proof that failed another check does not use up its jti.
-    return crypto.createHash('sha256').update(`${header.thumbprint}\0${jti}`).digest('base64url');
+    return { replayKey: crypto.createHash('sha256').update(`${header.thumbprint}\0${jti}`).digest('base64url'), signature: signatureHolds(parts, header.alg, header.key) };
   }
 
   /** The accepted URLs, normalised once for the same list (the resource URL, from configuration). */
@@ -236,26 +220,32 @@ const JWS_ALGORITHMS: Record<string, { keyType: string; curve?: string; hash: st
 };
 
 /**
- * RFC 7515 compact JWS: the signature over `header.payload` by `key` under `alg`, whose key type must
- * be the algorithm's (no alg/key confusion); returns the payload's claims.
+ * RFC 7515 compact JWS: the payload's claims, once the key is known to be of `alg`'s type (no alg/key
+ * confusion). The signature is checked apart, by signatureHolds.
  */
-function verifyCompactJws(parts: string[], alg: string, key: crypto.KeyObject): Record<string, unknown> {
+function readCompactJws(parts: string[], alg: string, key: crypto.KeyObject): Record<string, unknown> {
   const spec = JWS_ALGORITHMS[alg];
-  const [protectedHeader, encodedPayload, signature] = parts as [string, string, string];
   if (!spec || key.asymmetricKeyType !== spec.keyType || (spec.curve && key.asymmetricKeyDetails?.namedCurve !== spec.curve)) {
     throw new InvalidDpopProofError(`The DPoP proof's jwk is not a key for ${alg}`);
   }
   if (spec.keyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new InvalidDpopProofError('The DPoP proof jwk is an RSA key shorter than 2048 bits');
-  const signed = crypto.verify(spec.hash, Buffer.from(`${protectedHeader}.${encodedPayload}`), { key, ...spec.options }, Buffer.from(signature, 'base64url'));
-  if (!signed) throw new InvalidDpopProofError('The DPoP proof does not verify (ERR_JWS_SIGNATURE_VERIFICATION_FAILED)');
   let claims: unknown;
   try {
-    claims = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidDpopProofError('The DPoP proof payload is not JSON');
   }
   if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new InvalidDpopProofError('The DPoP proof payload is not a JSON object');
   return claims as Record<string, unknown>;
+}
+
+/** Whether `key` signed `header.payload` under `alg` (readCompactJws has matched the key to alg). */
+function signatureHolds(parts: string[], alg: string, key: crypto.KeyObject): Promise<boolean> {
+  const spec = JWS_ALGORITHMS[alg]!;
+  const [protectedHeader, encodedPayload, signature] = parts as [string, string, string];
+  return new Promise((resolve) => {
+    crypto.verify(spec.hash, Buffer.from(`${protectedHeader}.${encodedPayload}`), { key, ...spec.options }, Buffer.from(signature, 'base64url'), (err, holds) => resolve(!err && holds));
+  });
 }
 
 /** RFC 7638 SHA-256 thumbprint: the required members, in lexicographic order, no whitespace. */

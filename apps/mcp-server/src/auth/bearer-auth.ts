@@ -190,18 +190,6 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
     }
   };
 
-  /** A remembered DPoP-bound token's proof, checked without a promise; false: only the async path can tell. */
-  const provenNow = (req: IncomingMessage, token: string, jkt: string): boolean => {
-    try {
-      return options.dpop.verifyNow(proofOf(req, token, jkt));
-    } catch (err) {
-      if (!(err instanceof OAuthError)) throw err;
-      metrics.authFailures.inc({ reason: err.error });
-      options.onDenied?.(req, err.errorDescription);
-      throw err;
-    }
-  };
-
   return (req) => {
     // RFC 6750 §2.3 query tokens leak into logs and histories: refused outright.
     if (hasQueryToken(req.url)) {
@@ -230,17 +218,12 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
     // Verified before, grant known active (remembered while the revocation feed is live): what
     // verify and isActive would answer, without their promises.
     const known = verifier.jwks.ready ? verifier.remembered(token) : undefined;
-    if (known?.grantId && grants.knownActive(known.grantId, known.jti)) {
-      const jkt = (known.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
-      // A key-bound token's proof is checked on every request: here too when the replay store
-      // answers at once (one process's memory); with Redis, on the asynchronous path below.
-      const proven =
-        scheme === 'Bearer' ? known.claims.cnf === undefined : typeof jkt === 'string' && provenNow(req, token, jkt);
-      if (proven) {
-        const { principal, auth } = identityOf(known, token);
-        (req as AuthenticatedRequest).auth = auth;
-        return principal;
-      }
+    // A key-bound token's proof is checked on every request, on the asynchronous path below (its
+    // signature on the thread pool).
+    if (known?.grantId && scheme === 'Bearer' && known.claims.cnf === undefined && grants.knownActive(known.grantId, known.jti)) {
+      const { principal, auth } = identityOf(known, token);
+      (req as AuthenticatedRequest).auth = auth;
+      return principal;
     }
     return verifyAndCheck(req, token, scheme, known);
   };
