@@ -31,6 +31,14 @@ describe('DPoP helpers', () => {
     expect(await store.seen('a', 50)).toBe(false);
   });
 
+  it('stays bounded and still knows the most recent ids when full', async () => {
+    const store = new MemoryDpopReplayStore(3);
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) expect(await store.seen(id, 60_000)).toBe(false);
+    // The last three are known whatever the rotations; the first ones are forgotten (memory bounded).
+    for (const id of ['e', 'f', 'g']) expect(await store.seen(id, 60_000)).toBe(true);
+    expect(await store.seen('a', 60_000)).toBe(false);
+  });
+
   // Sharing through a real Redis across two replicas: apps/mcp-server/test/replicas.test.ts.
   it('falls back to memory while Redis fails', async () => {
     const keys = new Set<string>();
@@ -89,6 +97,26 @@ describe('DpopVerifier signature checks', () => {
     await expect(verify(await proofWith('ES256', 'P-256'))).resolves.toBeUndefined();
     await expect(verify(await proofWith('ES384', 'P-384'))).resolves.toBeUndefined();
     await expect(verify(await proofWith('EdDSA', 'ed25519'))).resolves.toBeUndefined();
+  });
+
+  it('compares htu normalised, also once a form of it was accepted, and per list of URLs', async () => {
+    const crypto = await import('node:crypto');
+    const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    const jkt = jwkThumbprint(jwk as never)!;
+    const proof = (htu: string) => {
+      const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk })}.${b64({ htm: 'POST', htu, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID(), ath: accessTokenHash(token) })}`;
+      return `${input}.${crypto.sign('sha256', Buffer.from(input), { key: pair.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    };
+    const verifier = new DpopVerifier();
+    const at = (htu: string, urls = [url]) => verifier.verify({ proof: proof(htu), method: 'POST', urls, accessToken: token, jkt });
+    for (let i = 0; i < 2; i++) {
+      await expect(at('HTTPS://MCP.example:443/mcp?session=1')).resolves.toBeUndefined();
+      await expect(at('https://mcp.example/MCP')).rejects.toThrow(/htu/);
+    }
+    // The same verifier for another resource: what was accepted for the first one is not.
+    await expect(at('HTTPS://MCP.example:443/mcp?session=1', ['https://other.example/mcp'])).rejects.toThrow(/htu/);
+    await expect(at('https://other.example/mcp', ['https://other.example/mcp'])).resolves.toBeUndefined();
   });
 
   it('refuses an alg that does not fit the key, and a payload changed after signing', async () => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { JWK } from 'jose';
 import { OAuthError } from './errors.js';
+import { safeEqual } from './safe-equal.js';
 
 /** RFC 9449 §7.1: a DPoP proof that is missing, malformed or does not match the request or the token. */
 export class InvalidDpopProofError extends OAuthError {
@@ -18,23 +19,29 @@ export interface DpopReplayStore {
   seen(key: string, ttlMs: number): Promise<boolean>;
 }
 
-/** One process's memory: bounded, oldest forgotten first (an entry outlives its proof's window only by the sweep). */
+/**
+ * One process's memory, in two generations: ids go into the current one, which becomes the previous
+ * one after `ttl` (or when full), and the previous one is dropped whole. Each id is kept at least its
+ * ttl and at most twice it; no per-entry sweep (deleting a Map's oldest entries one by one leaves holes
+ * every later walk from the start must skip). Memory is bounded: when a generation is full it rotates
+ * early, and replays are then caught among at least the last `maxEntries` proofs.
+ */
 export class MemoryDpopReplayStore implements DpopReplayStore {
-  private readonly entries = new Map<string, number>();
+  private current = new Map<string, number>();
+  private previous = new Map<string, number>();
+  private rotatedAt = Date.now();
   constructor(private readonly maxEntries = 100_000) {}
 
   async seen(key: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    const until = this.entries.get(key);
-    if (until !== undefined && until > now) return true;
-    this.entries.delete(key);
-    this.entries.set(key, now + ttlMs);
-    if (this.entries.size > this.maxEntries) {
-      for (const [k, expiry] of this.entries) {
-        if (this.entries.size <= this.maxEntries && expiry > now) break;
-        this.entries.delete(k);
-      }
+    if (now - this.rotatedAt >= ttlMs || this.current.size >= this.maxEntries) {
+      this.previous = this.current;
+      this.current = new Map();
+      this.rotatedAt = now;
     }
+    const until = this.current.get(key) ?? this.previous.get(key);
+    if (until !== undefined && until > now) return true;
+    this.current.set(key, now + ttlMs);
     return false;
   }
 }
@@ -120,7 +127,9 @@ export class DpopVerifier {
    * proof with the same key, and importing a JWK costs more than the signature check itself (ADR 0017).
    */
   private readonly headers = new Map<string, { alg: string; thumbprint: string; key: crypto.KeyObject }>();
-  private targetsOf: { key: string; set: Set<string> } | undefined;
+  private targetsOf: { key: string; set: Set<string>; accepted: Set<string> } | undefined;
+  /** ath of the tokens seen lately: a client presents the same token with each of its proofs. */
+  private athOf = new Map<string, string>();
 
   constructor(options: DpopVerifierOptions = {}) {
     this.algorithms = options.algorithms ?? DPOP_ALGORITHMS;
@@ -151,25 +160,45 @@ export class DpopVerifier {
     if (proof.length > 8192 || parts.length !== 3) throw new InvalidDpopProofError('The DPoP proof is not a compact JWS');
     // A client's proofs share one protected header (typ, alg, its jwk): read and checked once, by its bytes.
     const header = this.protectedHeader(parts[0]!);
-    const payload = readCompactJws(parts, header.alg, header.key);
+    const payload = readPayload(parts[1]!);
     const { jti, htm, htu, iat, ath } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown };
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidDpopProofError('The DPoP proof needs a jti');
     if (htm !== request.method) throw new InvalidDpopProofError(`The DPoP proof's htm must be ${request.method}`);
-    const normalized = typeof htu === 'string' ? normalizeHtu(htu) : undefined;
-    if (normalized === undefined || !this.targets(request.urls).has(normalized)) throw new InvalidDpopProofError("The DPoP proof's htu is not this resource's URL");
+    if (typeof htu !== 'string' || !this.isTarget(htu, request.urls)) throw new InvalidDpopProofError("The DPoP proof's htu is not this resource's URL");
     const now = Math.floor(Date.now() / 1000);
     if (typeof iat !== 'number' || Math.abs(now - iat) > this.window) throw new InvalidDpopProofError('The DPoP proof is too old or from the future (iat)');
     if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
-    if (!safeEqual(ath, accessTokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
+    if (!safeEqual(ath, this.tokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
     if (!safeEqual(header.thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
-    return { replayKey: crypto.createHash('sha256').update(`${header.thumbprint}\0${jti}`).digest('base64url'), signature: signatureHolds(parts, header.alg, header.key) };
+    // jti is unique per key (RFC 9449 §11.1), so the key's thumbprint scopes it; a thumbprint has no ".".
+    return { replayKey: `${header.thumbprint}.${jti}`, signature: signatureHolds(parts, header.alg, header.key) };
   }
 
-  /** The accepted URLs, normalised once for the same list (the resource URL, from configuration). */
-  private targets(urls: readonly string[]): Set<string> {
+  /**
+   * Whether `htu` names one of the accepted URLs once normalised. The URLs (the resource URL, from
+   * configuration) are normalised once per list, and an htu that matched is remembered as sent: a
+   * client sends the same one every time.
+   */
+  private isTarget(htu: string, urls: readonly string[]): boolean {
     const key = urls.join(' ');
-    if (this.targetsOf?.key !== key) this.targetsOf = { key, set: new Set(urls.map(normalizeHtu).filter((u): u is string => u !== undefined)) };
-    return this.targetsOf.set;
+    if (this.targetsOf?.key !== key) this.targetsOf = { key, set: new Set(urls.map(normalizeHtu).filter((u): u is string => u !== undefined)), accepted: new Set() };
+    const { set, accepted } = this.targetsOf;
+    if (accepted.has(htu)) return true;
+    const normalized = normalizeHtu(htu);
+    if (normalized === undefined || !set.has(normalized)) return false;
+    if (accepted.size >= MAX_CACHED_KEYS) accepted.clear();
+    accepted.add(htu);
+    return true;
+  }
+
+  private tokenHash(token: string): string {
+    let hash = this.athOf.get(token);
+    if (hash === undefined) {
+      hash = accessTokenHash(token);
+      if (this.athOf.size >= MAX_CACHED_KEYS) this.athOf.clear();
+      this.athOf.set(token, hash);
+    }
+    return hash;
   }
 
   private protectedHeader(encoded: string): { alg: string; thumbprint: string; key: crypto.KeyObject } {
@@ -198,6 +227,7 @@ export class DpopVerifier {
     } catch {
       throw new InvalidDpopProofError('The DPoP proof jwk is not a valid public key');
     }
+    checkKeyFits(header.alg, key);
     const checked = { alg: header.alg, thumbprint, key };
     if (this.headers.size >= MAX_CACHED_KEYS) this.headers.delete(this.headers.keys().next().value!);
     this.headers.set(encoded, checked);
@@ -219,19 +249,20 @@ const JWS_ALGORITHMS: Record<string, { keyType: string; curve?: string; hash: st
   PS256: { keyType: 'rsa', hash: 'sha256', options: { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } },
 };
 
-/**
- * RFC 7515 compact JWS: the payload's claims, once the key is known to be of `alg`'s type (no alg/key
- * confusion). The signature is checked apart, by signatureHolds.
- */
-function readCompactJws(parts: string[], alg: string, key: crypto.KeyObject): Record<string, unknown> {
+/** The key is of `alg`'s type and curve (no alg/key confusion), and an RSA key long enough. */
+function checkKeyFits(alg: string, key: crypto.KeyObject): void {
   const spec = JWS_ALGORITHMS[alg];
   if (!spec || key.asymmetricKeyType !== spec.keyType || (spec.curve && key.asymmetricKeyDetails?.namedCurve !== spec.curve)) {
     throw new InvalidDpopProofError(`The DPoP proof's jwk is not a key for ${alg}`);
   }
   if (spec.keyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new InvalidDpopProofError('The DPoP proof jwk is an RSA key shorter than 2048 bits');
+}
+
+/** A compact JWS's claims (RFC 7515); the signature is checked apart, by signatureHolds. */
+function readPayload(encoded: string): Record<string, unknown> {
   let claims: unknown;
   try {
-    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidDpopProofError('The DPoP proof payload is not JSON');
   }
@@ -239,7 +270,7 @@ function readCompactJws(parts: string[], alg: string, key: crypto.KeyObject): Re
   return claims as Record<string, unknown>;
 }
 
-/** Whether `key` signed `header.payload` under `alg` (readCompactJws has matched the key to alg). */
+/** Whether `key` signed `header.payload` under `alg` (checkKeyFits has matched the key to alg). */
 function signatureHolds(parts: string[], alg: string, key: crypto.KeyObject): Promise<boolean> {
   const spec = JWS_ALGORITHMS[alg]!;
   const [protectedHeader, encodedPayload, signature] = parts as [string, string, string];
@@ -261,11 +292,6 @@ export function jwkThumbprint(jwk: JWK): string | undefined {
   return crypto.createHash('sha256').update(JSON.stringify(required)).digest('base64url');
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
-}
 
 /** `DPoP <token>` (RFC 9449 §7.1), as extractBearerToken reads `Bearer <token>`. */
 export function extractDpopToken(authorization: string | undefined): string | undefined {
