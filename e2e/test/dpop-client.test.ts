@@ -52,7 +52,7 @@ describe(`a DPoP client end to end (${ON_POSTGRES ? 'PostgreSQL' : 'embedded dat
   };
 
   /** One MCP POST with the DPoP scheme and a fresh proof (or as told otherwise). */
-  const mcp = async (accessToken: string, body: { method?: string; params?: { name?: string } }, options: { scheme?: 'DPoP' | 'Bearer'; proofKey?: DpopKey | null; version?: string; sessionId?: string } = {}) => {
+  const mcp = async (accessToken: string, body: { method?: string; params?: { name?: string; [key: string]: unknown }; [key: string]: unknown }, options: { scheme?: 'DPoP' | 'Bearer'; proofKey?: DpopKey | null; version?: string; sessionId?: string } = {}) => {
     const modern = (options.version ?? MODERN) === MODERN;
     const headers: Record<string, string> = {
       // 2026-07-28 names the method (and the tool) in headers too, for routing.

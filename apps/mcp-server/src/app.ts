@@ -4,9 +4,10 @@ import type express from 'express';
 import helmet from 'helmet';
 import { Redis } from 'ioredis';
 import type { Database } from '@mcp-gw/db';
-import { DpopVerifier, MemoryDpopReplayStore, RedisDpopReplayStore, type AccessTokenVerifier, type Logger, type RevocationEvent } from '@mcp-gw/shared';
+import { type AccessTokenVerifier, type Logger, type RevocationEvent } from '@mcp-gw/shared';
 import type { McpServerConfig } from './config.js';
 import { createTokenVerifier } from './auth/bearer-auth.js';
+import { createDpopVerifier } from './auth/dpop-verifier.js';
 import { GrantStatus } from './auth/grant-status.js';
 import { startMaintenance } from './domain/maintenance.js';
 import { InFlightRequests } from './http/in-flight.js';
@@ -87,11 +88,7 @@ export function createMcpApp(options: McpAppOptions): McpApp {
   const limitsRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
   limitsRedis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to memory)'));
   const services = createToolServices({ config, db, logger, metrics, redis: limitsRedis });
-  // DPoP proof ids: shared by the replicas through Redis when there is one.
-  const dpop = new DpopVerifier({
-    iatWindowSec: config.DPOP_PROOF_MAX_AGE_SECONDS,
-    replay: limitsRedis ? new RedisDpopReplayStore(limitsRedis as never, (err) => logger.warn({ err }, 'redis error (DPoP replay check falls back to memory)')) : new MemoryDpopReplayStore(),
-  });
+  const dpop = createDpopVerifier(config, limitsRedis, logger);
 
   // The two eras: 2025-era sessions, 2026-07-28 stateless requests.
   const legacy = createSessionInfrastructure({ config, prisma: db.prisma, logger, metrics, createServer: () => buildMcpServer(services) });

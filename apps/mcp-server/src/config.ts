@@ -53,6 +53,12 @@ export const configSchema = z
     CONFIRMATION_TTL_SECONDS: positiveInt(300, 3600),
     /** RFC 9449: how far a DPoP proof's iat may be from now (either way); its jti is remembered this long. */
     DPOP_PROOF_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+    /**
+     * RFC 9449 §9: `required` makes every DPoP proof carry a nonce this server handed out (DPoP-Nonce),
+     * so proofs cannot be signed ahead of time. Replicas behind one URL share DPOP_NONCE_SECRET.
+     */
+    DPOP_NONCE: z.enum(['off', 'required']).default('off'),
+    DPOP_NONCE_SECRET: optionalString().refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
     IDEMPOTENCY_TTL_HOURS: positiveInt(24, 24 * 30),
     RESOURCE_DOCUMENTATION_URL: optionalString(),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString(),
@@ -64,6 +70,9 @@ export const configSchema = z
     SEED_DEMO_DATA: booleanFlag(false),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.DPOP_NONCE === 'required' && cfg.REDIS_URL && !cfg.DPOP_NONCE_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['DPOP_NONCE_SECRET'], message: 'is required with DPOP_NONCE=required and REDIS_URL: every replica must hand out and accept the same nonces' });
+    }
     if (cfg.MCP_AUTH_DISABLED && cfg.NODE_ENV === 'production') {
       ctx.addIssue({ code: 'custom', path: ['MCP_AUTH_DISABLED'], message: 'must not be set when NODE_ENV=production' });
     }

@@ -21,7 +21,7 @@ async function holder(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<Holder> {
 
 const ath = (token: string) => crypto.createHash('sha256').update(token).digest('base64url');
 
-async function proof(key: Holder, token: string, overrides: { htm?: string; htu?: string; iat?: number; jti?: string; ath?: string | null; typ?: string; jwk?: JWK; alg?: string } = {}) {
+async function proof(key: Holder, token: string, overrides: { htm?: string; htu?: string; iat?: number; jti?: string; ath?: string | null; typ?: string; jwk?: JWK; alg?: string; nonce?: string } = {}) {
   const claims: Record<string, unknown> = {
     htm: overrides.htm ?? 'POST',
     htu: overrides.htu ?? h.mcpUrl,
@@ -29,6 +29,7 @@ async function proof(key: Holder, token: string, overrides: { htm?: string; htu?
     jti: overrides.jti ?? crypto.randomUUID(),
   };
   if (overrides.ath !== null) claims.ath = overrides.ath ?? ath(token);
+  if (overrides.nonce !== undefined) claims.nonce = overrides.nonce;
   return new SignJWT(claims).setProtectedHeader({ alg: overrides.alg ?? (key.jwk.kty === 'OKP' ? 'EdDSA' : 'ES256'), typ: overrides.typ ?? 'dpop+jwt', jwk: overrides.jwk ?? key.jwk }).sign(key.privateKey);
 }
 
@@ -39,17 +40,17 @@ const MODERN_META = {
 };
 
 /** A 2026-07-28 whoami with the given Authorization and DPoP headers. */
-async function whoami(authorization: string | undefined, dpop?: string | string[]) {
+async function whoami(authorization: string | undefined, dpop?: string | string[], at: Harness = h) {
   const headers = new Headers({ 'Content-Type': 'application/json', Accept: MCP_ACCEPT, 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'tools/call', 'Mcp-Name': 'whoami' });
   if (authorization) headers.set('Authorization', authorization);
   for (const p of Array.isArray(dpop) ? dpop : dpop ? [dpop] : []) headers.append('DPoP', p);
-  const res = await fetch(h.mcpUrl, {
+  const res = await fetch(at.mcpUrl, {
     method: 'POST',
     headers,
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: MODERN_META } }),
   });
   const text = await res.text();
-  return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '', body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '', nonce: res.headers.get('dpop-nonce'), body: text ? JSON.parse(text) : undefined };
 }
 
 beforeAll(async () => {
@@ -170,5 +171,57 @@ describe('DPoP-bound access tokens (RFC 9449)', () => {
     const r = await whoami(`Bearer ${token}`);
     expect(r.status).toBe(200);
     expect(r.body.result.structuredContent.user_id).toBe(h.users.bob);
+  });
+});
+
+describe('DPoP server nonces (RFC 9449 §9, DPOP_NONCE=required)', () => {
+  let n: Harness;
+  beforeAll(async () => {
+    n = await startHarness({ env: { DPOP_NONCE: 'required' } });
+  });
+  afterAll(async () => {
+    await n?.close();
+  });
+  const proofAt = (key: Holder, token: string, nonce?: string) => proof(key, token, { htu: n.mcpUrl, nonce });
+
+  it('asks for a nonce with use_dpop_nonce and DPoP-Nonce, then accepts the proof that carries it', async () => {
+    const key = await holder();
+    const token = await n.token({ sub: n.users.alice, extraClaims: { cnf: { jkt: key.jkt } } });
+    const first = await whoami(`DPoP ${token}`, await proofAt(key, token), n);
+    expect(first.status).toBe(401);
+    expect(first.challenge).toMatch(/DPoP algs="[^"]+", error="use_dpop_nonce"/);
+    expect(first.body.error).toBe('use_dpop_nonce');
+    expect(first.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Every answer to a DPoP request hands out the nonce to use next, success included.
+    // (The same nonce unless its step just ended: the client signs with whatever it was given last.)
+    let nonce = first.nonce!;
+    for (let i = 0; i < 2; i++) {
+      const ok = await whoami(`DPoP ${token}`, await proofAt(key, token, nonce), n);
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      expect(ok.body.result.structuredContent.user_id).toBe(n.users.alice);
+      expect(ok.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      nonce = ok.nonce!;
+    }
+  });
+
+  it('refuses a nonce it did not hand out, and a proof that fails another check is still invalid_dpop_proof', async () => {
+    const key = await holder();
+    const token = await n.token({ sub: n.users.alice, extraClaims: { cnf: { jkt: key.jkt } } });
+    const made = await whoami(`DPoP ${token}`, await proofAt(key, token, 'A'.repeat(43)), n);
+    expect(made.status).toBe(401);
+    expect(made.challenge).toMatch(/error="use_dpop_nonce"/);
+    expect(made.body.error_description).toMatch(/not current/);
+    const { nonce } = made;
+    const stale = await whoami(`DPoP ${token}`, await proof(key, token, { htu: n.mcpUrl, nonce: nonce!, iat: Math.floor(Date.now() / 1000) - 3600 }), n);
+    expect(stale.status).toBe(401);
+    expect(stale.challenge).toMatch(/error="invalid_dpop_proof"/);
+    expect(stale.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('leaves Bearer clients alone: no nonce asked or handed out', async () => {
+    const token = await n.token({ sub: n.users.bob });
+    const r = await whoami(`Bearer ${token}`, undefined, n);
+    expect(r.status).toBe(200);
+    expect(r.nonce).toBeNull();
   });
 });

@@ -9,7 +9,7 @@
  * a failure when CI is set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -116,6 +116,9 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
         RATE_LIMIT_READ_PER_MINUTE: String(READ_LIMIT),
         RATE_LIMIT_WRITE_PER_MINUTE: '1000',
         SHUTDOWN_TIMEOUT_MS: '120000',
+        // Server DPoP nonces, made with one secret (this run's) by every replica.
+        DPOP_NONCE: 'required',
+        DPOP_NONCE_SECRET: nonceSecret,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -137,6 +140,7 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
   }
 
   let replicaPorts: number[] = [];
+  const nonceSecret = randomBytes(32).toString('base64url');
 
   beforeAll(async () => {
     pg = await createPostgresDatabase(pgBase, 'mcp_test');
@@ -360,14 +364,15 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
     await client.close();
   });
 
-  it('a DPoP proof accepted by one replica is refused as a replay by the other (jti shared in Redis)', async () => {
+  it('a DPoP nonce handed out by one replica is taken by the other; a proof used at one is a replay at the other', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const jwk = await exportJWK(publicKey);
     const token = await issuer.mintToken({ sub: alice, extraClaims: { cnf: { jkt: await calculateJwkThumbprint(jwk, 'sha256') } } });
-    const proof = await new SignJWT({ htm: 'POST', htu: resourceUrl, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ath: createHash('sha256').update(token).digest('base64url') })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-      .sign(privateKey);
-    const send = (port: number) =>
+    const proofWith = (nonce?: string) =>
+      new SignJWT({ htm: 'POST', htu: resourceUrl, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ath: createHash('sha256').update(token).digest('base64url'), ...(nonce ? { nonce } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(privateKey);
+    const send = (port: number, proof: string) =>
       fetch(`http://127.0.0.1:${port}/mcp`, {
         method: 'POST',
         headers: { authorization: `DPoP ${token}`, dpop: proof, 'content-type': 'application/json', accept: MCP_ACCEPT, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' },
@@ -378,9 +383,17 @@ describe.skipIf(!!reason)('MCP sessions across replicas (real processes, Postgre
           params: { name: 'whoami', arguments: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } } },
         }),
       });
-    const first = await send(live[0]!.port);
+    // Replica A asks for a nonce; replica B accepts a proof that carries it.
+    const asked = await send(live[0]!.port, await proofWith());
+    expect(asked.status).toBe(401);
+    expect(asked.headers.get('www-authenticate')).toMatch(/error="use_dpop_nonce"/);
+    const nonce = asked.headers.get('dpop-nonce')!;
+    const proof = await proofWith(nonce);
+    const first = await send(live[1]!.port, proof);
     expect(first.status).toBe(200);
-    const replay = await send(live[1]!.port);
+    expect(first.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The same proof at replica A: its jti is shared in Redis.
+    const replay = await send(live[0]!.port, proof);
     expect(replay.status).toBe(401);
     expect(replay.headers.get('www-authenticate')).toMatch(/DPoP algs="[^"]+", error="invalid_dpop_proof"/);
     expect(((await replay.json()) as { error_description: string }).error_description).toMatch(/already used/);

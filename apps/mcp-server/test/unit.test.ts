@@ -52,6 +52,11 @@ describe('configuration', () => {
     expect(() => buildConfig({ AUTH_ISSUER: 'not a url' })).toThrow(/AUTH_ISSUER/);
     expect(() => buildConfig({ ALLOWED_ORIGINS: '*' })).toThrow(/ALLOWED_ORIGINS/);
     expect(() => buildConfig({ MCP_AUTH_DISABLED: 'true', NODE_ENV: 'production', MCP_AUTH_DISABLED_SUB: 'u' })).toThrow(/MCP_AUTH_DISABLED/);
+    // Replicas (Redis) must share the secret their DPoP nonces are made with.
+    expect(() => buildConfig({ DPOP_NONCE: 'required', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/DPOP_NONCE_SECRET/);
+    expect(() => buildConfig({ DPOP_NONCE: 'required', DPOP_NONCE_SECRET: 'short' })).toThrow(/DPOP_NONCE_SECRET/);
+    expect(() => buildConfig({ DPOP_NONCE: 'sometimes' })).toThrow(/DPOP_NONCE/);
+    expect(buildConfig({ DPOP_NONCE: 'required', REDIS_URL: 'redis://127.0.0.1:6379', DPOP_NONCE_SECRET: 'x'.repeat(32) }).DPOP_NONCE).toBe('required');
     expect(() => buildConfig({ PORT: '70000' })).toThrow(/PORT/);
   });
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { JWK } from 'jose';
 import { OAuthError } from './errors.js';
 import { safeEqual } from './safe-equal.js';
+import { UseDpopNonceError, type DpopNonces } from './dpop-nonce.js';
 
 /** RFC 9449 §7.1: a DPoP proof that is missing, malformed or does not match the request or the token. */
 export class InvalidDpopProofError extends OAuthError {
@@ -98,6 +99,8 @@ export interface DpopVerifierOptions {
   /** How far a proof's `iat` may be from now, in seconds (both ways: clock skew). */
   iatWindowSec?: number;
   replay?: DpopReplayStore;
+  /** Server-provided nonces (RFC 9449 §9): when set, every proof must carry a current one. */
+  nonces?: DpopNonces;
 }
 
 export interface DpopRequest {
@@ -116,10 +119,12 @@ export interface DpopRequest {
  * §7): exactly one proof; `typ: dpop+jwt`; an accepted asymmetric `alg`; a public `jwk` in the header
  * that signed it; `jti`, `htm`, `htu`, `iat` present; `htm` and `htu` those of this request; `iat`
  * within the window; `ath` the hash of the token; the key's thumbprint the token's `cnf.jkt`; the `jti`
- * never seen before within the window. Throws InvalidDpopProofError saying which check failed.
+ * never seen before within the window; with `nonces`, a nonce this server handed out lately. Throws
+ * InvalidDpopProofError saying which check failed, or UseDpopNonceError naming the nonce to use.
  */
 export class DpopVerifier {
   readonly algorithms: readonly string[];
+  readonly nonces: DpopNonces | undefined;
   private readonly window: number;
   private readonly replay: DpopReplayStore;
   /**
@@ -135,6 +140,7 @@ export class DpopVerifier {
     this.algorithms = options.algorithms ?? DPOP_ALGORITHMS;
     this.window = options.iatWindowSec ?? 60;
     this.replay = options.replay ?? new MemoryDpopReplayStore();
+    this.nonces = options.nonces;
   }
 
   async verify(request: DpopRequest): Promise<void> {
@@ -161,7 +167,7 @@ export class DpopVerifier {
     // A client's proofs share one protected header (typ, alg, its jwk): read and checked once, by its bytes.
     const header = this.protectedHeader(parts[0]!);
     const payload = readPayload(parts[1]!);
-    const { jti, htm, htu, iat, ath } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown };
+    const { jti, htm, htu, iat, ath, nonce } = payload as { jti?: unknown; htm?: unknown; htu?: unknown; iat?: unknown; ath?: unknown; nonce?: unknown };
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidDpopProofError('The DPoP proof needs a jti');
     if (htm !== request.method) throw new InvalidDpopProofError(`The DPoP proof's htm must be ${request.method}`);
     if (typeof htu !== 'string' || !this.isTarget(htu, request.urls)) throw new InvalidDpopProofError("The DPoP proof's htu is not this resource's URL");
@@ -170,6 +176,9 @@ export class DpopVerifier {
     if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
     if (!safeEqual(ath, this.tokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
     if (!safeEqual(header.thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
+    if (this.nonces && !this.nonces.accepts(nonce)) {
+      throw new UseDpopNonceError(this.nonces.current(), nonce === undefined ? undefined : "The DPoP proof's nonce is not current: sign a new proof with the nonce in the DPoP-Nonce header");
+    }
     // jti is unique per key (RFC 9449 §11.1), so the key's thumbprint scopes it; a thumbprint has no ".".
     return { replayKey: `${header.thumbprint}.${jti}`, signature: signatureHolds(parts, header.alg, header.key) };
   }

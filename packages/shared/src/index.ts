@@ -15,3 +15,4 @@ export {
 export * from './revocation.js';
 export * from './live-subscription.js';
 export * from './dpop.js';
+export * from './dpop-nonce.js';

@@ -3,6 +3,7 @@ import {
   AccessTokenVerifier,
   DpopVerifier,
   InsufficientScopeError,
+  UseDpopNonceError,
   InvalidTokenError,
   MCP_SCOPES,
   OAuthError,
@@ -57,6 +58,18 @@ export function createTokenVerifier(config: McpServerConfig): AccessTokenVerifie
   return new AccessTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.MCP_RESOURCE_URL });
 }
 
+/** What a DPoP answer needs of the proof check: the algorithms to list, the nonce to hand out. */
+export type DpopAdvertised = Pick<DpopVerifier, 'algorithms' | 'nonces'>;
+
+/**
+ * RFC 9449 §9: a DPoP request's answer carries the nonce its next proof must use, when this server
+ * requires nonces (on success too, so a client moves to the next nonce without a refusal).
+ */
+export function setDpopNonce(res: ServerResponse, dpop: DpopAdvertised, scheme: AuthScheme | undefined, error?: OAuthError): void {
+  const nonce = error instanceof UseDpopNonceError ? error.nonce : scheme === 'DPoP' ? dpop.nonces?.current() : undefined;
+  if (nonce) res.setHeader('DPoP-Nonce', nonce);
+}
+
 /**
  * Sends the RFC 6750 challenge with RFC 9449's DPoP challenge beside it, and a JSON body naming the
  * error (src/http/render-error.ts calls it). The error goes on the challenge of the scheme the request
@@ -66,13 +79,14 @@ export function sendAuthError(
   res: ServerResponse,
   config: McpServerConfig,
   error: OAuthError | undefined,
-  options: { scheme?: AuthScheme; dpopAlgorithms: readonly string[]; scope?: readonly string[] },
+  options: { scheme?: AuthScheme; dpop: DpopAdvertised; scope?: readonly string[] },
 ): void {
   const onDpop = options.scheme === 'DPoP' && error !== undefined && !(error instanceof InsufficientScopeError);
   res.setHeader('WWW-Authenticate', [
     bearerChallenge({ resourceMetadataUrl: resourceMetadataUrl(config.MCP_RESOURCE_URL), scope: options.scope ?? MCP_SCOPES, error: onDpop ? undefined : error }),
-    dpopChallenge(options.dpopAlgorithms, onDpop ? error : undefined),
+    dpopChallenge(options.dpop.algorithms, onDpop ? error : undefined),
   ]);
+  setDpopNonce(res, options.dpop, options.scheme, error);
   res.setHeader('Cache-Control', 'no-store');
   const status = error?.status ?? 401;
   const body = error

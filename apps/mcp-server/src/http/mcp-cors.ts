@@ -12,7 +12,7 @@ export function mcpCors(config: McpServerConfig) {
     origin: (origin, cb) => cb(null, origin !== undefined && isOriginAllowed(origin, origins) ? origin : false),
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'DPoP', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Last-Event-ID', 'Accept'],
-    exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Mcp-Protocol-Version'],
+    exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Mcp-Protocol-Version', 'DPoP-Nonce'],
     maxAge: 600,
   });
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
 import type { AccessTokenVerifier, DpopVerifier, Logger } from '@mcp-gw/shared';
 import type { McpServerConfig } from '../config.js';
-import { bearerAuth } from '../auth/bearer-auth.js';
+import { authSchemeOf, bearerAuth, setDpopNonce } from '../auth/bearer-auth.js';
 import type { GrantStatus } from '../auth/grant-status.js';
 import type { Principal } from '../auth/principal.js';
 import { requestEra } from '../era/dispatch.js';
@@ -145,6 +145,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     guard(req);
     const authenticated = authenticate(req);
     const principal = authenticated instanceof Promise ? await authenticated : authenticated;
+    if (options.dpop.nonces) setDpopNonce(res, options.dpop, authSchemeOf(req));
     withoutAuthorization(req);
     try {
       if (method === 'POST') await post(req, res, principal);
@@ -167,7 +168,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     try {
       await serve(req, res);
     } catch (err) {
-      renderError(req, res, err, config, logger, options.dpop.algorithms);
+      renderError(req, res, err, config, logger, options.dpop);
     }
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError, type Logger } from '@mcp-gw/shared';
 import type { McpServerConfig } from '../config.js';
-import { MissingTokenError, authSchemeOf, sendAuthError } from '../auth/bearer-auth.js';
+import { MissingTokenError, authSchemeOf, sendAuthError, type DpopAdvertised } from '../auth/bearer-auth.js';
 import { McpHttpError, VerifierUnavailableError } from '../protocol/http-errors.js';
 import { JSONRPC, sendJson, sendJsonRpcError } from '../protocol/jsonrpc.js';
 
@@ -11,7 +11,7 @@ import { JSONRPC, sendJson, sendJsonRpcError } from '../protocol/jsonrpc.js';
  * (RFC 6750 challenge), MissingTokenError or VerifierUnavailableError; anything else is a bug, logged
  * and answered without internals.
  */
-export function renderError(req: IncomingMessage, res: ServerResponse, err: unknown, config: McpServerConfig, logger: Logger, dpopAlgorithms: readonly string[]): void {
+export function renderError(req: IncomingMessage, res: ServerResponse, err: unknown, config: McpServerConfig, logger: Logger, dpop: DpopAdvertised): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -20,9 +20,9 @@ export function renderError(req: IncomingMessage, res: ServerResponse, err: unkn
     for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
     sendJsonRpcError(res, err.status, err.code, err.message);
   } else if (err instanceof OAuthError) {
-    sendAuthError(res, config, err, { scheme: authSchemeOf(req), dpopAlgorithms });
+    sendAuthError(res, config, err, { scheme: authSchemeOf(req), dpop });
   } else if (err instanceof MissingTokenError) {
-    sendAuthError(res, config, undefined, { dpopAlgorithms });
+    sendAuthError(res, config, undefined, { dpop });
   } else if (err instanceof VerifierUnavailableError) {
     res.setHeader('Retry-After', '5');
     sendJson(res, 503, { error: 'temporarily_unavailable', error_description: err.message });
