@@ -1,7 +1,8 @@
 // A DPoP client library (openid-client 6, panva's, on oauth4webapi) against the running system with
-// DPOP_NONCE=required: it signs its own proofs, meets use_dpop_nonce at the MCP server, retries with the
-// DPoP-Nonce it was given, and goes on with the nonce every answer hands out; on both protocol eras,
-// and again after a refresh. A client that ignores nonces is told which one to use.
+// DPOP_NONCE=required: it signs its own proofs, meets use_dpop_nonce at the token endpoint (RFC 9449
+// §8) and at the MCP server (§9), retries with the DPoP-Nonce it was given, and goes on with the nonce
+// every answer hands out; on both protocol eras, and again after a refresh. A client that ignores
+// nonces is told which one to use.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
@@ -25,6 +26,8 @@ describe(`server DPoP nonces with a DPoP client library (${ON_POSTGRES ? 'Postgr
   let tokens: oidc.TokenEndpointResponse;
   /** What the MCP server answered the library, request by request (its retries included). */
   const answers: number[] = [];
+  /** And what the token endpoint answered it. */
+  const tokenAnswers: number[] = [];
 
   beforeAll(async () => {
     // A secret of this run only: with Redis, every replica must share it (config.ts requires it).
@@ -41,6 +44,7 @@ describe(`server DPoP nonces with a DPoP client library (${ON_POSTGRES ? 'Postgr
     config[oidc.customFetch] = async (url, options) => {
       const response = await fetch(url, options as RequestInit);
       if (url === system.mcpUrl) answers.push(response.status);
+      if (url === config.serverMetadata().token_endpoint) tokenAnswers.push(response.status);
       return response;
     };
   });
@@ -59,11 +63,12 @@ describe(`server DPoP nonces with a DPoP client library (${ON_POSTGRES ? 'Postgr
   const whoami = (accessToken: string) =>
     call(accessToken, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: MODERN_META } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'whoami' });
 
-  it('gets a DPoP-bound token through the library', async () => {
+  it('gets a DPoP-bound token through the library, the token endpoint asking for a nonce first', async () => {
     const authorization = await authorize({ issuer: system.issuer, clientId: registered.client_id, redirectUri: REDIRECT, email: system.demoEmail, password: system.demoPassword, scope: 'tickets:read tickets:write offline_access', resource: system.mcpUrl });
     tokens = await oidc.authorizationCodeGrant(config, authorization.location, { pkceCodeVerifier: authorization.verifier, expectedState: authorization.state }, { resource: system.mcpUrl }, { DPoP });
     expect(tokens.token_type).toBe('dpop');
     expect(tokens.refresh_token).toBeTruthy();
+    expect(tokenAnswers).toEqual([400, 200]);
   });
 
   it('calls a tool on 2026-07-28: the first proof is asked for a nonce, the retry with it succeeds', async () => {
@@ -97,7 +102,16 @@ describe(`server DPoP nonces with a DPoP client library (${ON_POSTGRES ? 'Postgr
     const proofFor = (url: string, extra: { accessToken?: string; nonce?: string } = {}) => dpopProof(key, { method: 'POST', url, ...extra });
     const form = { grant_type: 'authorization_code', code: authorization.code!, redirect_uri: REDIRECT, code_verifier: authorization.verifier, resource: system.mcpUrl, client_id: registered.client_id };
     const tokenEndpoint = config.serverMetadata().token_endpoint!;
-    const exchanged = (await (await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await proofFor(tokenEndpoint) }, body: new URLSearchParams(form) })).json()) as { access_token: string };
+    const redeem = async (proof: string) => fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof }, body: new URLSearchParams(form) });
+    const asked = await redeem(await proofFor(tokenEndpoint));
+    expect(asked.status).toBe(400);
+    expect(((await asked.json()) as { error: string }).error).toBe('use_dpop_nonce');
+    const tokenNonce = asked.headers.get('dpop-nonce')!;
+    expect(tokenNonce).toBeTruthy();
+    const redeemed = await redeem(await proofFor(tokenEndpoint, { nonce: tokenNonce }));
+    expect(redeemed.status).toBe(200);
+    const exchanged = (await redeemed.json()) as { access_token: string; token_type: string };
+    expect(exchanged.token_type).toBe('DPoP');
     const post = async (proof: string) =>
       fetch(system.mcpUrl, {
         method: 'POST',
@@ -114,7 +128,10 @@ describe(`server DPoP nonces with a DPoP client library (${ON_POSTGRES ? 'Postgr
   });
 
   it('refreshes through the library and calls on with the new token', async () => {
+    tokenAnswers.length = 0;
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!, { resource: system.mcpUrl }, { DPoP });
+    // The library kept the token endpoint's last nonce: no refusal this time.
+    expect(tokenAnswers).toEqual([200]);
     expect(refreshed.token_type).toBe('dpop');
     const who = await whoami(refreshed.access_token);
     expect(who.status).toBe(200);

@@ -24,6 +24,9 @@ export const schema = z
       .transform((v) => v.split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean))
       .pipe(z.array(z.string().url())),
     ACCESS_TOKEN_TTL: z.coerce.number().int().min(10).max(86_400).default(3600),
+    /** RFC 9449 §8: `required` makes the token endpoint ask every DPoP proof for its nonce (DPoP-Nonce). */
+    DPOP_NONCE: z.enum(['off', 'required']).default('off'),
+    DPOP_NONCE_SECRET: optionalString().refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
     REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).max(90 * 86_400).default(30 * 86_400),
     /**
      * Seconds after a refresh token's rotation during which presenting it again returns the same
@@ -80,6 +83,9 @@ export const schema = z
     CLEANUP_INTERVAL: z.coerce.number().int().min(5).default(600),
   })
   .superRefine((env, ctx) => {
+    if (env.DPOP_NONCE === 'required' && env.REDIS_URL && !env.DPOP_NONCE_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['DPOP_NONCE_SECRET'], message: 'is required with DPOP_NONCE=required and REDIS_URL: every replica must hand out and accept the same nonces' });
+    }
     if (env.KEY_PUBLISH_AHEAD_SECONDS > 0 && env.KEY_PUBLISH_AHEAD_SECONDS < env.KEY_RELOAD_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['KEY_PUBLISH_AHEAD_SECONDS'], message: 'must be at least KEY_RELOAD_SECONDS (or 0), or a replica could sign with a key another one does not publish yet' });
     }

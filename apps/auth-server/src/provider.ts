@@ -12,6 +12,7 @@ import { renderErrorPage } from './views/pages.js';
 import type { AuditLog } from './audit.js';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from './admin/session.js';
 import { issuerPath } from './site-path.js';
+import { dpopFeature } from './dpop-nonces.js';
 import { installOidcExtensions, RefreshSuccessors } from './oidc/extensions/index.js';
 import { auditIssuedTokens } from './token-audit.js';
 import type { RevocationPublisher } from './revocation-bus.js';
@@ -144,6 +145,7 @@ export function createProvider({ config, db, accounts, keys, cookieKeys, logger,
         logger,
       }) as never,
       devInteractions: { enabled: false },
+      dPoP: dpopFeature(config),
       // Must stay off unless adapter.ts keeps device codes' ids for findByUserCode (sealed).
       deviceFlow: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },

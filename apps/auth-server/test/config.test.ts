@@ -55,6 +55,13 @@ describe('configuration', () => {
     expect(configError({ NODE_ENV: 'production', ISSUER: 'http://auth.example.com', KEY_ENCRYPTION_KEY: KEY }).message).toMatch(/\bISSUER\b/);
   });
 
+  it('names DPOP_NONCE_SECRET when replicas (Redis) would each make their own DPoP nonces, or it is short', () => {
+    expect(configError({ DPOP_NONCE: 'required', REDIS_URL: 'redis://127.0.0.1:6379' }).message).toMatch(/\bDPOP_NONCE_SECRET\b/);
+    expect(configError({ DPOP_NONCE: 'required', DPOP_NONCE_SECRET: 'short' }).message).toMatch(/\bDPOP_NONCE_SECRET\b/);
+    expect(configError({ DPOP_NONCE: 'yes' }).message).toMatch(/\bDPOP_NONCE\b/);
+    expect(loadAuthServerConfig({ DPOP_NONCE: 'required', REDIS_URL: 'redis://127.0.0.1:6379', DPOP_NONCE_SECRET: 'x'.repeat(32) }).DPOP_NONCE).toBe('required');
+  });
+
   it('drops a trailing slash from ISSUER (clients compare it exactly)', () => {
     expect(loadAuthServerConfig({ ISSUER: 'https://auth.example.com/' }).ISSUER).toBe('https://auth.example.com');
   });
