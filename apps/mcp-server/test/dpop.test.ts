@@ -216,6 +216,10 @@ describe('DPoP server nonces (RFC 9449 §9, DPOP_NONCE=required)', () => {
     expect(stale.status).toBe(401);
     expect(stale.challenge).toMatch(/error="invalid_dpop_proof"/);
     expect(stale.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The broken proof is audited as a refusal; being asked for a nonce is not.
+    const reasons = async () => (await n.db.prisma.auditEvent.findMany({ where: { action: 'mcp.request', outcome: 'denied' } })).map((e) => (e.details as { reason?: string }).reason ?? '');
+    await expect.poll(async () => (await reasons()).some((r) => /iat/.test(r))).toBe(true);
+    expect((await reasons()).filter((r) => /nonce/i.test(r))).toEqual([]);
   });
 
   it('leaves Bearer clients alone: no nonce asked or handed out', async () => {

@@ -194,7 +194,8 @@ export function bearerAuth(options: BearerAuthOptions): (req: IncomingMessage) =
       if (err instanceof RevokedGrantError) throw err;
       if (err instanceof OAuthError) {
         metrics.authFailures.inc({ reason: err.error });
-        options.onDenied?.(req, err.errorDescription);
+        // Being handed a DPoP nonce is a step of the protocol every such client takes, not a refusal to audit.
+        if (!(err instanceof UseDpopNonceError)) options.onDenied?.(req, err.errorDescription);
         throw err;
       }
       // The keys could not be loaded (AS unreachable on first use): not the client's fault.
