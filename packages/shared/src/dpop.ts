@@ -133,8 +133,6 @@ export class DpopVerifier {
    */
   private readonly headers = new Map<string, { alg: string; thumbprint: string; key: crypto.KeyObject }>();
   private targetsOf: { key: string; set: Set<string>; accepted: Set<string> } | undefined;
-  /** ath of the tokens seen lately: a client presents the same token with each of its proofs. */
-  private athOf = new Map<string, string>();
 
   constructor(options: DpopVerifierOptions = {}) {
     this.algorithms = options.algorithms ?? DPOP_ALGORITHMS;
@@ -174,7 +172,7 @@ export class DpopVerifier {
     const now = Math.floor(Date.now() / 1000);
     if (typeof iat !== 'number' || Math.abs(now - iat) > this.window) throw new InvalidDpopProofError('The DPoP proof is too old or from the future (iat)');
     if (typeof ath !== 'string') throw new InvalidDpopProofError('The DPoP proof needs ath, the hash of the access token');
-    if (!safeEqual(ath, this.tokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
+    if (!safeEqual(ath, accessTokenHash(request.accessToken))) throw new InvalidDpopProofError("The DPoP proof's ath does not match the access token");
     if (!safeEqual(header.thumbprint, request.jkt)) throw new InvalidDpopProofError('The DPoP proof is not signed by the key the access token is bound to');
     if (this.nonces && !this.nonces.accepts(nonce)) {
       throw new UseDpopNonceError(this.nonces.current(), nonce === undefined ? undefined : "The DPoP proof's nonce is not current: sign a new proof with the nonce in the DPoP-Nonce header");
@@ -198,16 +196,6 @@ export class DpopVerifier {
     if (accepted.size >= MAX_CACHED_KEYS) accepted.clear();
     accepted.add(htu);
     return true;
-  }
-
-  private tokenHash(token: string): string {
-    let hash = this.athOf.get(token);
-    if (hash === undefined) {
-      hash = accessTokenHash(token);
-      if (this.athOf.size >= MAX_CACHED_KEYS) this.athOf.clear();
-      this.athOf.set(token, hash);
-    }
-    return hash;
   }
 
   private protectedHeader(encoded: string): { alg: string; thumbprint: string; key: crypto.KeyObject } {
