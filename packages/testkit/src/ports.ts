@@ -12,6 +12,7 @@ function ephemeralRangeStart(): number | undefined {
 }
 
 const RANGE_START = 10_000;
+const RANGE_END = ephemeralRangeStart();
 const given = new Set<number>();
 
 function listenOnce(port: number): Promise<number | undefined> {
@@ -31,7 +32,7 @@ function listenOnce(port: number): Promise<number | undefined> {
  * taken by any outgoing connection (a fetch, a database socket) before the server binds it.
  */
 export async function freePort(): Promise<number> {
-  const end = ephemeralRangeStart();
+  const end = RANGE_END;
   if (end !== undefined && end > RANGE_START + 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = RANGE_START + Math.floor(Math.random() * (end - RANGE_START));
